@@ -1,0 +1,1 @@
+"""GitHub Actions plumbing and the GitHub REST API."""
