@@ -1,0 +1,5 @@
+"""The modelci command line."""
+
+from .app import build_parser, main
+
+__all__ = ["build_parser", "main"]
