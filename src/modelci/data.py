@@ -88,6 +88,6 @@ def non_numeric_columns(frame: pd.DataFrame) -> list[str]:
             if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))]
 
 
-def _preview(columns: Sequence[Any], n: int = 12) -> str:
+def _preview(columns: Sequence[Any], n: int = 60) -> str:
     shown = ", ".join(map(str, columns[:n]))
     return shown + (f", ... ({len(columns)} in all)" if len(columns) > n else "")

@@ -27,8 +27,10 @@ def add_common(p: argparse.ArgumentParser, *, config: bool = True) -> None:
     if config:
         p.add_argument("-c", "--config", default=os.environ.get("MODELCI_CONFIG") or None,
                        help="pipeline file (default: ./modelci.yaml; env MODELCI_CONFIG)")
-        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a config key, e.g. --set model.params.C=0.5 (repeatable)")
+        env_sets = [line.strip() for line in os.environ.get("MODELCI_SET", "").splitlines() if line.strip()]
+        p.add_argument("--set", dest="overrides", action="append", default=env_sets, metavar="KEY=VALUE",
+                       help="override a config key, e.g. --set model.params.C=0.5 (repeatable; "
+                            "env MODELCI_SET, one per line)")
     p.add_argument("--registry", default=os.environ.get("MODELCI_REGISTRY") or None,
                    help="registry URI: file://PATH or oci://HOST/NAMESPACE (env MODELCI_REGISTRY)")
 

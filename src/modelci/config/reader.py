@@ -27,10 +27,11 @@ class Source:
         self.overridden = overridden
 
     def where(self, path: Path) -> str:
+        for touched in self.overridden:
+            if path and (touched[: len(path)] == path or path[: len(touched)] == touched):
+                return "--set " + dotted(touched)
         for i in range(len(path), -1, -1):
             prefix = path[:i]
-            if prefix in self.overridden:
-                return "--set " + dotted(prefix)
             if prefix in self.positions:
                 return f"{self.label}:{self.positions[prefix]}"
         return self.label

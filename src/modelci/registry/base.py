@@ -96,6 +96,8 @@ class Registry(abc.ABC):
     def resolve(self, ref: ModelRef) -> ModelVersion:
         if ref.alias:
             number = self.alias_version(ref.name, ref.alias)
+            if number is None and not self.version_numbers(ref.name):
+                raise ReferenceNotFound(f"{ref}: " + self._missing_model_message(ref.name))
             if number is None:
                 known = sorted(self.aliases(ref.name))
                 hint = f" Existing aliases: {', '.join(known)}." if known else " It has no aliases yet."
