@@ -76,7 +76,8 @@ def _registry_is_a_file(project: Path) -> list[str]:
 CASES: list[tuple[str, Setup, list[str]]] = [
     ("missing-config", _missing_config, ["nope.yaml", "no such file"]),
     ("empty-config", _yaml(""), ["empty"]),
-    ("yaml-syntax-error", _yaml("model:\n  name: churn\n  task: [classification\n"), ["YAML syntax error", "modelci.yaml:"]),
+    ("yaml-syntax-error", _yaml("model:\n  name: churn\n  task: [classification\n"),
+     ["YAML syntax error", "modelci.yaml:"]),
     ("duplicate-key", _yaml("model: {name: a}\nmodel: {name: b}\n"), ["duplicate key 'model'", "modelci.yaml:2"]),
     ("unknown-top-key", _edit(_set(["regsitry"], "file://x")), ["regsitry", "did you mean 'registry'"]),
     ("unknown-nested-key", _edit(_set(["data", "tset"], "x.csv")), ["data.tset", "did you mean 'test'"]),
