@@ -1,0 +1,194 @@
+"""Render a gate result: Markdown (with Mermaid charts), JSON, and PNG charts in a report folder."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from .rules import FAIL, FORMULAS, PASS, RuleResult
+from .run import GateResult
+
+ICONS = {PASS: ":white_check_mark: pass", FAIL: ":x: fail", "skip": ":heavy_minus_sign: skip"}
+MARKDOWN_NAME = "report.md"
+JSON_NAME = "result.json"
+
+
+def _num(value: float | None, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _signed(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.4f}"
+
+
+def render_markdown(result: GateResult, *, watermark: str = "", run_url: str | None = None) -> str:
+    verdict = ":white_check_mark: passed" if result.passed else ":x: failed"
+    base = f"`{result.baseline.ref}`" if result.baseline else "none (first run)"
+    lines = [watermark] if watermark else []
+    lines += [
+        f"### modelci gate: `{result.candidate.ref}` {verdict}",
+        "",
+        f"Candidate `{result.candidate.ref}` vs baseline {base}, on the same {result.rows:,} holdout rows."
+        + (f" [Workflow run]({run_url})" if run_url else ""),
+        "",
+    ]
+    lines += [f"> [!NOTE]\n> {note}\n" for note in result.notes]
+    if failures := result.failures:
+        lines += ["**Why it failed:**", "", *[f"- {r.reason}" for r in failures], ""]
+    lines += _metric_table(result)
+    if result.slices:
+        lines += _slice_table(result)
+    lines += _budget_table(result)
+    lines += _charts(result)
+    lines += _formulas(result)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _rules_for(result: GateResult, metric: str, kinds: Sequence[str]) -> list[RuleResult]:
+    return [r for r in result.rules if r.metric == metric and r.rule in kinds]
+
+
+def _metric_table(result: GateResult) -> list[str]:
+    level = f"{result.alpha and (1 - result.alpha):.0%} CI"
+    lines = [f"| metric | baseline | candidate | delta | {level} | rule | verdict |", "|---|---|---|---|---|---|---|"]
+    for c in result.comparisons:
+        rules = _rules_for(result, c.name, ("threshold", "max_regression", "max_relative_regression"))
+        rule_text = "<br>".join(f"{r.rule.replace('_', ' ')}: {r.limit}" for r in rules) or "—"
+        verdict = "<br>".join(ICONS[r.verdict] for r in rules) or "reported"
+        ci = "—"
+        if c.test is not None:
+            ci = f"[{c.test.ci_low:+.4f}, {c.test.ci_high:+.4f}] ({c.test.test}, p={c.test.p_value:.3g})"
+        arrow = "↑" if c.greater_is_better else "↓"
+        cand = _num(c.candidate) if c.candidate is not None else f"error: {c.candidate_error}"
+        lines.append(f"| {c.name} {arrow} | {_num(c.baseline)} | {cand} | {_signed(c.delta)} | {ci} | "
+                     f"{rule_text} | {verdict} |")
+    return [*lines, ""]
+
+
+def _slice_table(result: GateResult) -> list[str]:
+    lines = ["#### Slices", "", "| slice | rows | metric | baseline | candidate | rule | verdict |",
+             "|---|---|---|---|---|---|---|"]
+    for sv in result.slices:
+        where = f"{sv.column}={sv.value}"
+        for rule in (r for r in result.rules if r.rule == "slice" and r.slice == where):
+            lines.append(f"| {where} | {sv.rows:,} | {rule.metric} | {_num(sv.baseline.get(rule.metric))} | "
+                         f"{_num(sv.candidate.get(rule.metric))} | {rule.limit} | {ICONS[rule.verdict]} |")
+    return [*lines, ""]
+
+
+def _budget_table(result: GateResult) -> list[str]:
+    lines = ["#### Budgets", "", "| budget | baseline | candidate | limit | verdict |", "|---|---|---|---|---|"]
+    for name, label in (("latency_p95_ms", "p95 single-row predict latency (ms)"), ("size_mb", "artifact size (MB)")):
+        rule = next((r for r in result.rules if r.rule == "budget" and r.metric == name), None)
+        measured = result.measured.get(name, {})
+        lines.append(f"| {label} | {_num(measured.get('baseline'), 3)} | {_num(measured.get('candidate'), 3)} | "
+                     f"{rule.limit if rule else '—'} | {ICONS[rule.verdict] if rule else 'reported'} |")
+    return [*lines, ""]
+
+
+def _mermaid_bars(title: str, labels: Sequence[str], series: Sequence[Sequence[float]], y_label: str,
+                  y_range: tuple[float, float] | None) -> list[str]:
+    axis = ", ".join(f'"{label}"' for label in labels)
+    lines = ["```mermaid", "xychart-beta", f'    title "{title}"', f"    x-axis [{axis}]"]
+    if y_range:
+        lines.append(f'    y-axis "{y_label}" {y_range[0]:g} --> {y_range[1]:g}')
+    else:
+        lines.append(f'    y-axis "{y_label}"')
+    lines += [f"    bar [{', '.join(f'{v:.4f}' for v in values)}]" for values in series]
+    return [*lines, "```", ""]
+
+
+def _charts(result: GateResult) -> list[str]:
+    has_base = result.baseline is not None
+    unit = [c for c in result.comparisons if c.candidate is not None and (not has_base or c.baseline is not None)]
+    bounded = [c for c in unit if 0 <= c.candidate <= 1 and (c.baseline is None or 0 <= c.baseline <= 1)]  # type: ignore[operator]
+    lines: list[str] = []
+    if bounded:
+        series = ([[c.baseline or 0.0 for c in bounded]] if has_base else []) + [[c.candidate or 0.0 for c in bounded]]
+        legend = "first bar baseline, second candidate" if has_base else "candidate"
+        lines += ["#### Charts", "", f"Metrics ({legend}):", ""]
+        lines += _mermaid_bars(f"{result.model}: metrics", [c.name for c in bounded], series, "score", (0, 1))
+    for c in unit:
+        if c in bounded:
+            continue
+        series = [[c.baseline, c.candidate]] if has_base else [[c.candidate]]  # type: ignore[list-item]
+        labels = ["baseline", "candidate"] if has_base else ["candidate"]
+        lines += _mermaid_bars(f"{result.model}: {c.name}", labels, series, c.name, None)
+    for column in dict.fromkeys(sv.column for sv in result.slices):
+        metric_names = list(dict.fromkeys(r.metric for r in result.rules if r.rule == "slice"
+                                          and (r.slice or "").startswith(f"{column}=")))
+        for name in metric_names:
+            values = [sv for sv in result.slices if sv.column == column and sv.candidate.get(name) is not None]
+            if values:
+                lines += [f"Slices by {column} ({name}, candidate):", ""]
+                lines += _mermaid_bars(f"{name} by {column}", [sv.value for sv in values],
+                                       [[sv.candidate[name] or 0.0 for sv in values]], name, (0, 1))
+    return lines
+
+
+def _formulas(result: GateResult) -> list[str]:
+    kinds = {r.rule for r in result.rules}
+    lines = ["<details><summary>How the rules decide</summary>", ""]
+    lines.append("b = baseline value, c = candidate value, on the same rows.")
+    lines += [f"- `{kind}`: {FORMULAS[kind]}" for kind in ("max_regression", "max_relative_regression")
+              if kind in kinds]
+    if result.significance is not None:
+        lines.append(f"- significance {result.significance:g}: a drop beyond the allowance fails only if a paired "
+                     "test finds it significant (one-sided p below the level): McNemar's exact test on the rows "
+                     "where the models disagree for accuracy; a paired bootstrap (1,000 resamples, fixed seed) "
+                     "for other metrics.")
+    lines.append("- CI: the paired bootstrap interval of the change c - b.")
+    lines += ["", "</details>", ""]
+    return lines
+
+
+def write_report(result: GateResult, folder: Path, markdown: str) -> list[str]:
+    """Write report.md, result.json and PNG charts into ``folder``; returns warnings."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MARKDOWN_NAME).write_text(markdown, encoding="utf-8")
+    (folder / JSON_NAME).write_text(json.dumps(result.to_dict(), indent=2, sort_keys=True, default=str) + "\n",
+                                    encoding="utf-8")
+    try:
+        import matplotlib
+    except ImportError:
+        return ["matplotlib is not installed, so the PNG charts were skipped (the Markdown has Mermaid charts); "
+                "install them with: pip install 'modelci[report]'"]
+    matplotlib.use("Agg")
+    _png_metrics(result, folder / "metrics.png")
+    if result.slices:
+        _png_slices(result, folder / "slices.png")
+    return []
+
+
+def _png_metrics(result: GateResult, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    shown = [c for c in result.comparisons if c.candidate is not None]
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(shown) + 2), 3.5))
+    xs = range(len(shown))
+    if result.baseline is not None:
+        ax.bar([x - 0.2 for x in xs], [c.baseline or 0.0 for c in shown], width=0.4, label=result.baseline.ref)
+        ax.bar([x + 0.2 for x in xs], [c.candidate or 0.0 for c in shown], width=0.4, label=result.candidate.ref)
+    else:
+        ax.bar(list(xs), [c.candidate or 0.0 for c in shown], width=0.5, label=result.candidate.ref)
+    ax.set_xticks(list(xs), [c.name for c in shown])
+    ax.set_title(f"{result.model}: gate {'passed' if result.passed else 'failed'}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _png_slices(result: GateResult, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    pairs = [(f"{sv.column}={sv.value}\n{name}", value) for sv in result.slices
+             for name, value in sv.candidate.items() if value is not None]
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(pairs) + 2), 3.5))
+    ax.bar(range(len(pairs)), [v for _, v in pairs])
+    ax.set_xticks(range(len(pairs)), [label for label, _ in pairs])
+    ax.set_title(f"{result.model}: slices (candidate)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
