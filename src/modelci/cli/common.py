@@ -37,11 +37,11 @@ def add_common(p: argparse.ArgumentParser, *, config: bool = True) -> None:
 
 def load_config(args: argparse.Namespace, *, required: bool) -> Config | None:
     """The config named by -c, or ./modelci.yaml; None when optional and absent."""
-    from ..config import load_config as load
-
     path = getattr(args, "config", None)
     if path is None and not required and not Path("modelci.yaml").exists():
         return None
+    from ..config import load_config as load
+
     return load(path, getattr(args, "overrides", []))
 
 
@@ -53,7 +53,7 @@ def require_config(args: argparse.Namespace) -> Config:
 
 def open_registry(args: argparse.Namespace, config: Config | None) -> Registry:
     """--registry wins over the config's registry:, which wins over the default."""
-    from ..config import DEFAULT_REGISTRY
+    from ..registry import DEFAULT_REGISTRY
     from ..registry import open_registry as open_uri
 
     if getattr(args, "registry", None):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..conditions import parse_condition
+from ..registry import DEFAULT_REGISTRY
 from ..scoring import DEFAULT_METRICS, METRICS, metric_names
 from .durations import parse_duration
 from .model import (
@@ -26,7 +27,6 @@ from .reader import Section, Source
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ENV_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-DEFAULT_REGISTRY = "file://.modelci/registry"
 TASKS = ("classification", "regression")
 STRATEGIES = ("rolling", "canary", "blue-green")
 TARGETS = ("kubernetes", "local")

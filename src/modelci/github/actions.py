@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +34,8 @@ def set_output(name: str, value: str) -> None:
     if not target:
         return
     if "\n" in value or "\r" in value:
+        import secrets
+
         delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
         while delimiter in value:
             delimiter = f"ghadelimiter_{secrets.token_hex(16)}"

@@ -8,7 +8,10 @@ from ..errors import UsageError
 from .base import Registry, sha256_file
 from .records import AliasChange, Event, ModelVersion, VersionDraft
 
+DEFAULT_REGISTRY = "file://.modelci/registry"
+
 __all__ = [
+    "DEFAULT_REGISTRY",
     "AliasChange", "Event", "ModelVersion", "Registry", "VersionDraft", "open_registry",
     "sha256_file",
 ]
@@ -26,7 +29,7 @@ def open_registry(uri: str, base_dir: Path | None = None) -> Registry:
         if not path.is_absolute():
             path = (base_dir or Path.cwd()) / path
         return FileRegistry(path.resolve(), uri=f"file://{path.resolve()}")
-    if uri.startswith("oci://"):
+    if uri.startswith(("oci://", "oci+http://")):
         try:
             from .oci import OciRegistry  # type: ignore[import-not-found,unused-ignore]
         except ImportError:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 import uuid
 from collections.abc import Mapping
@@ -28,6 +27,8 @@ def current_actor() -> str:
     actor = os.environ.get("GITHUB_ACTOR") or os.environ.get("MODELCI_ACTOR")
     if actor:
         return actor
+    import getpass
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):
