@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
+from ..registry import DEFAULT_REGISTRY
 from .model import (
     BudgetSpec,
     Config,
@@ -23,7 +24,7 @@ from .model import (
     SmokeCase,
     VerifySpec,
 )
-from .parse import DEFAULT_REGISTRY, build_config
+from .parse import build_config
 from .reader import Source
 from .yaml_positions import YamlSyntaxError, load_with_positions
 
