@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 from ..errors import InfrastructureError, ModelciError, UsageError
 from .app import ModelApp
@@ -26,7 +27,11 @@ def serve(located: Located, settings: ServeSettings) -> None:
         raise UsageError("modelci serve needs uvicorn: pip install 'modelci[serve]'") from None
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = build_app(located, settings)
+    sockets = None
+    if settings.reuse_port:
+        sockets, app = _reuse_port_start(located, settings)
+    else:
+        app = build_app(located, settings)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False,
         lifespan="on", timeout_graceful_shutdown=int(settings.drain_timeout_s) or None,
@@ -39,7 +44,7 @@ def serve(located: Located, settings: ServeSettings) -> None:
 
     app.on_fatal = stop
     try:
-        server.run()
+        server.run(sockets=sockets)
     except SystemExit:  # uvicorn exits when it cannot bind
         raise InfrastructureError(f"the server could not start on {settings.host}:{settings.port} "
                                   "(is the port in use?).") from None
@@ -52,3 +57,27 @@ def serve(located: Located, settings: ServeSettings) -> None:
     if not server.started:
         raise InfrastructureError(f"the server could not start on {settings.host}:{settings.port} "
                                   "(is the port in use?).")
+
+
+# -- reuse-port mode (MODELCI_REUSE_PORT=1), used by the local deploy target ---------------------
+def _reuse_port_start(located: Located, settings: ServeSettings) -> tuple[list[Any], ModelApp]:
+    """Bind with SO_REUSEPORT (next to a running server) and load the model before listening.
+
+    The kernel spreads new connections over every listener of the port, so this process must
+    not listen until it can answer: the model is loaded first, and the socket is only bound
+    here (uvicorn calls listen() when it starts serving).
+    """
+    import socket
+
+    model = load(located)
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        raise InfrastructureError(f"the server could not bind {settings.host}:{settings.port} with "
+                                  f"SO_REUSEPORT: {exc.strerror} (a server that is not modelci's holds it?).") from None
+    return [sock], ModelApp(located.version, lambda: model, settings)

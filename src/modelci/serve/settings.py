@@ -21,6 +21,9 @@ class ServeSettings:
     max_body_bytes: int = 16 * 1024 * 1024
     drain_timeout_s: float = 30.0  # SIGTERM: wait this long for in-flight requests
     log_level: str = "info"
+    # Bind with SO_REUSEPORT and load the model before listening, so a new server can start
+    # on the port of a running one and take over with no gap (the local deploy target).
+    reuse_port: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServeSettings:
@@ -34,6 +37,7 @@ class ServeSettings:
             max_body_bytes=int(_number(env, "MODELCI_MAX_BODY_MB", default.max_body_bytes / 2**20, float) * 2**20),
             drain_timeout_s=_number(env, "MODELCI_DRAIN_TIMEOUT_S", default.drain_timeout_s, float),
             log_level=(env.get("MODELCI_LOG_LEVEL") or default.log_level).lower(),
+            reuse_port=(env.get("MODELCI_REUSE_PORT") or "").lower() in ("1", "true", "yes"),
         )
 
     def check(self) -> ServeSettings:
