@@ -1,4 +1,4 @@
-"""modelci registry list | show | alias | events."""
+"""modelci registry list | show | alias | events | copy."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--limit", type=int, default=50, help="newest events to show (0: all)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_events)
+    _add_copy_parser(rsub)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -137,4 +138,46 @@ def _events(args: argparse.Namespace) -> int:
         version = f":{e.version}" if e.version is not None else ""
         detail = json.dumps(dict(e.data), sort_keys=True, default=str)
         print(f"{e.at}  {e.kind:<13} {e.model}{version:<6} {e.actor:<12} {detail}")
+    return 0
+
+
+# -- copy (issue 5): promote a version between registries ---------------------
+def _add_copy_parser(rsub: Any) -> None:
+    p = rsub.add_parser("copy", help="copy a version to another registry (dev -> prod), keeping lineage")
+    add_common(p)
+    p.add_argument("ref", help="version to copy: churn:3, churn@champion, models:/churn/3, 3 or @champion")
+    p.add_argument("--from", dest="registry", metavar="URI", default=p.get_default("registry"),
+                   help="source registry (same as --registry; default: the config's registry:)")
+    p.add_argument("--to", dest="destination", required=True, metavar="URI",
+                   help="destination registry, e.g. oci://ghcr.io/acme/models")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_copy)
+
+
+def _copy(args: argparse.Namespace) -> int:
+    from ..github import actions as gha
+    from ..refs import parse_ref
+    from ..registry import open_registry as open_uri
+    from ..registry.copy import copy_version
+
+    config = load_config(args, required=False)
+    source = open_registry(args, config)
+    ref = parse_ref(args.ref, model_name(config))
+    destination = open_uri(args.destination, config.base_dir if config else None)
+    if destination.uri == source.uri:
+        raise UsageError(f"modelci registry copy: source and destination are both {source.uri}; "
+                         "give --to another registry.")
+    result = copy_version(source, ref, destination)
+    copy = result.copy
+    gha.set_output("model-name", copy.name)
+    gha.set_output("model-version", str(copy.version))
+    gha.set_output("model-uri", copy.uri)
+    gha.append_summary(f"### modelci registry copy\n\n`{result.source.ref}` in `{result.source_uri}` -> "
+                       f"`{copy.ref}` in `{result.destination_uri}` (digest `{copy.artifact_digest}`)\n")
+    if args.json:
+        print_json({"source": {"registry": result.source_uri, "ref": result.source.ref},
+                    "copy": {"registry": result.destination_uri, "ref": copy.ref},
+                    "digest": copy.artifact_digest})
+    else:
+        print(f"copied {result.source.ref} ({result.source_uri}) -> {copy.ref} ({result.destination_uri})")
     return 0

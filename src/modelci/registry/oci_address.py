@@ -61,7 +61,7 @@ def parse_oci_uri(uri: str) -> OciAddress:
     if bad:
         raise UsageError(
             f"registry URI {uri!r}: namespace part {bad[0]!r} is not a valid OCI repository name "
-            "(lower-case letters and digits, separated by '.', '_', '__' or '-'); e.g. acme/models."
+            f"(lower-case letters and digits, separated by '.', '_', '__' or '-'); write it as {_EXAMPLE}."
         )
     address = OciAddress(host=host, namespace=namespace, scheme=scheme)
     if address.is_local or os.environ.get("MODELCI_REGISTRY_INSECURE") == "1":
