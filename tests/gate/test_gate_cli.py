@@ -289,3 +289,25 @@ def test_tampered_candidate_is_refused(cli, project: Path, train) -> None:
     result = cli("gate", cwd=project)
     assert result.code == 2
     assert "does not match its record" in result.err
+
+
+def test_without_matplotlib_pngs_are_skipped_with_a_warning(project: Path, tmp_path: Path) -> None:
+    """matplotlib is an optional extra: block its import in a child process and gate there."""
+    import os
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "blocker" / "matplotlib"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('matplotlib is blocked by the test')\n")
+    env = {**os.environ, "PYTHONPATH": str(blocker.parent)}
+    for var in ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        env.pop(var, None)
+    assert subprocess.run([sys.executable, "-m", "modelci", "train"], check=False, cwd=project, env=env,
+                          capture_output=True).returncode == 0
+    done = subprocess.run([sys.executable, "-m", "modelci", "gate"], check=False, cwd=project, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "PNG charts were skipped" in done.stderr and "modelci[report]" in done.stderr
+    report = project / "modelci-report" / "gate"
+    assert {p.name for p in report.iterdir()} == {"report.md", "result.json"}

@@ -230,13 +230,22 @@ def _compare(name: str, scored: Scored, has_baseline: bool, alpha: float, reques
 
 
 def _paired_test(name: str, scored: Scored, delta: float, alpha: float, request: GateRequest) -> PairedTest | None:
+    import numpy as np
+
     y, k = scored.y, scored.k
     pc, pb = scored.pred["candidate"], scored.pred["baseline"]
     qc, qb = scored.proba["candidate"], scored.proba["baseline"]
 
+    needs_proba = METRICS[name].needs_proba
+
+    def rows(values: Any, idx: Any) -> Any:
+        # np.take along axis 0 is several times faster than fancy indexing of a 2-D array
+        return None if values is None or not needs_proba else np.take(values, idx, axis=0)
+
     def score(idx: Any) -> tuple[float, float]:
-        return (quick_metric(name, y[idx], pc[idx], None if qc is None else qc[idx], k),
-                quick_metric(name, y[idx], pb[idx], None if qb is None else qb[idx], k))
+        yi = y[idx]
+        return (quick_metric(name, yi, pc[idx], rows(qc, idx), k),
+                quick_metric(name, yi, pb[idx], rows(qb, idx), k))
 
     try:
         boot = paired_bootstrap(score, scored.rows, delta, METRICS[name].greater_is_better, alpha=alpha,

@@ -22,7 +22,7 @@ from typing import Any
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
-DEFAULT_MAX_ROWS = 20_000
+DEFAULT_MAX_ROWS = 10_000
 
 
 @dataclass(frozen=True)
