@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import yaml
+
+from modelci_testing import CliResult, parse_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "breast-cancer"
@@ -36,43 +35,6 @@ def project(tmp_path: Path, example_data: Path) -> Path:
     shutil.copy(EXAMPLE / "train.py", dest / "train.py")
     shutil.copytree(example_data, dest / "data")
     return dest
-
-
-def edit_config(project: Path, change: Callable[[dict], None], name: str = "modelci.yaml") -> Path:
-    path = project / name
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-    outputs: dict[str, str] = field(default_factory=dict)
-    summary: str = ""
-
-
-def parse_outputs(text: str) -> dict[str, str]:
-    """Read a $GITHUB_OUTPUT file the way the runner does (name=value and heredocs)."""
-    outputs: dict[str, str] = {}
-    lines = iter(text.splitlines())
-    for line in lines:
-        match = re.match(r"^([^=<]+)<<(.+)$", line)
-        if match:
-            name, delimiter = match.groups()
-            body = []
-            for inner in lines:
-                if inner == delimiter:
-                    break
-                body.append(inner)
-            outputs[name] = "\n".join(body)
-        elif "=" in line:
-            name, _, value = line.partition("=")
-            outputs[name] = value
-    return outputs
 
 
 @pytest.fixture

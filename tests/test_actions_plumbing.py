@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import parse_outputs
 from modelci.github import actions as gha
+from modelci_testing import parse_outputs
 
 
 @pytest.fixture

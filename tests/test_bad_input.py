@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import edit_config
+from modelci_testing import edit_config
 
 Setup = Callable[[Path], list[str]]
 

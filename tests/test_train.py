@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import edit_config
+from modelci_testing import edit_config
 
 
 def test_train_registers_first_version_with_outputs_and_summary(cli, project: Path) -> None:
