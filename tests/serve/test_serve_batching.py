@@ -120,6 +120,43 @@ def test_max_wait_gathers_stragglers() -> None:
     assert model.calls == [2]
 
 
+def test_adaptive_wait_is_skipped_for_a_lone_client() -> None:
+    model = SlowDoubler(delay=0.05)
+
+    async def scenario() -> list[float]:
+        batcher = Batcher(model, max_batch=64, adaptive_wait=1.0)
+        batcher.start()
+        try:
+            took = []
+            for i in range(3):
+                start = time.perf_counter()
+                await batcher.submit(frame(float(i)))
+                took.append(time.perf_counter() - start)
+            return took
+        finally:
+            await batcher.stop()
+
+    assert max(run(scenario())) < 0.05 + 0.2  # never held for the 1 s cap: concurrency is 1
+
+
+def test_adaptive_wait_regroups_clients_seen_recently() -> None:
+    model = SlowDoubler(delay=0.1)
+
+    async def scenario() -> None:
+        batcher = Batcher(model, max_batch=64, adaptive_wait=0.2)
+        batcher.start()
+        try:
+            await asyncio.gather(*(batcher.submit(frame(i)) for i in range(4)))  # concurrency 4
+            first = asyncio.ensure_future(batcher.submit(frame(10.0)))
+            await asyncio.sleep(0.005)
+            await asyncio.gather(first, *(batcher.submit(frame(i)) for i in range(3)))
+        finally:
+            await batcher.stop()
+
+    run(scenario())
+    assert model.calls == [4, 4]
+
+
 @pytest.fixture(scope="module")
 def test_rows(trained: Trained) -> list[list[object]]:
     with (trained.project / "data" / "test.csv").open() as fh:

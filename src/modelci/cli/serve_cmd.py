@@ -21,8 +21,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--port", type=int, help="port (default 8080; env MODELCI_PORT)")
     p.add_argument("--max-batch", type=int, help="rows per model call; 1 turns micro-batching off "
                                                  "(default 64; env MODELCI_MAX_BATCH)")
-    p.add_argument("--max-wait-ms", type=float, help="hold a non-full batch open this long for more requests "
-                                                     "(default 0; env MODELCI_MAX_WAIT_MS)")
+    p.add_argument("--max-wait-ms", type=float, help="always hold a non-full batch open this long for more "
+                                                     "requests (default 0; env MODELCI_MAX_WAIT_MS)")
+    p.add_argument("--adaptive-wait-ms", type=float,
+                   help="wait at most this long for clients that were recently concurrent but are not here now; "
+                        "0 turns it off (default 2; env MODELCI_ADAPTIVE_WAIT_MS)")
     p.add_argument("--max-body-mb", type=float, help="largest request body (default 16; env MODELCI_MAX_BODY_MB)")
     p.add_argument("--drain-timeout", type=float, metavar="SECONDS",
                    help="on SIGTERM, wait this long for in-flight requests (default 30; env MODELCI_DRAIN_TIMEOUT_S)")
@@ -44,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     settings = ServeSettings.from_env()
     overrides: dict[str, Any] = {
         "host": args.host, "port": args.port, "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms,
+        "adaptive_wait_ms": args.adaptive_wait_ms,
         "drain_timeout_s": args.drain_timeout,
         "max_body_bytes": int(args.max_body_mb * 2**20) if args.max_body_mb is not None else None,
     }

@@ -78,7 +78,7 @@ class ModelApp:
             edges=profile.get("edges") if profile.get("kind") == "numeric" else None,
         )
         self.batcher = Batcher(self._predict, settings.max_batch, settings.max_wait_ms / 1000.0,
-                               on_batch=self.metrics.batches.observe)
+                               settings.adaptive_wait_ms / 1000.0, on_batch=self.metrics.batches.observe)
         self._routes: dict[str, tuple[str, Callable[[_Request], Awaitable[Response]]]] = {
             "/healthz": ("GET", self._live),
             "/v2/health/live": ("GET", self._live),
