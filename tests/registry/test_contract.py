@@ -119,7 +119,9 @@ def test_concurrent_writers_get_distinct_consecutive_versions(registry: Registry
     writers = [subprocess.Popen([sys.executable, "-c", script, str(i)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True) for i in range(8)]
     results = [w.communicate(timeout=240) for w in writers]
-    assert all(w.returncode == 0 for w in writers), [err for _, err in results]
+    failed = [err for w, (_, err) in zip(writers, results) if w.returncode != 0]
+    if failed:
+        pytest.fail("writers failed:\n" + "\n".join(failed))
     claimed = sorted(int(out.strip()) for out, _ in results)
     assert claimed == list(range(1, 9))
     fresh = open_registry(registry.uri)

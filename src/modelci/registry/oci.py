@@ -13,7 +13,9 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from ..errors import InfrastructureError, IntegrityError, UsageError
 from .base import Registry
@@ -43,6 +45,9 @@ from .oci_manifests import (
 from .records import Event, ModelVersion, VersionDraft, utcnow
 
 _MAX_CLAIMS = 1000
+_READERS = 8
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -180,15 +185,19 @@ class OciRegistry(Registry):
                                  f"{record.ref}; the tag was moved by hand. Restore it or re-register.")
         return record
 
+    def list_versions(self, name: str, limit: int | None = None) -> list[ModelVersion]:
+        """Newest first, like the base class, but records are fetched a few at a time."""
+        numbers = sorted(self.version_numbers(name), reverse=True)
+        if limit is not None:
+            numbers = numbers[:limit]
+        found = _parallel(lambda n: self._read_version(name, n), numbers)
+        return [v for v in found if v is not None]
+
     def aliases(self, name: str) -> dict[str, int]:
         repo = self._repo(name)
-        out: dict[str, int] = {}
-        for tag in self._tags(repo):
-            if tag.startswith("alias-"):
-                number = self._alias_from_tag(repo, tag)
-                if number is not None:
-                    out[tag[len("alias-"):]] = number
-        return dict(sorted(out.items()))
+        tags = [t for t in self._tags(repo) if t.startswith("alias-")]
+        numbers = _parallel(lambda tag: self._alias_from_tag(repo, tag), tags)
+        return dict(sorted((t[len("alias-"):], n) for t, n in zip(tags, numbers, strict=True) if n is not None))
 
     def alias_version(self, name: str, alias: str) -> int | None:
         repo = self._repo(name)
@@ -225,16 +234,15 @@ class OciRegistry(Registry):
         found.sort()
         if limit is not None:
             found = found[-limit:] if limit > 0 else []
-        out = []
-        for tag, repo in found:
-            manifest = self.client.get_manifest(repo, tag)
-            if manifest is None:
-                continue
-            self._check_ours(repo, manifest, EVENT)
-            raw = annotation(manifest, "event")
-            if raw:
-                out.append(Event.from_dict(json.loads(raw)))
-        return out
+        return [e for e in _parallel(lambda item: self._read_event(item[1], item[0]), found) if e is not None]
+
+    def _read_event(self, repo: str, tag: str) -> Event | None:
+        manifest = self.client.get_manifest(repo, tag)
+        if manifest is None:
+            return None
+        self._check_ours(repo, manifest, EVENT)
+        raw = annotation(manifest, "event")
+        return Event.from_dict(json.loads(raw)) if raw else None
 
     def _artifact_path(self, version: ModelVersion) -> Path:
         return self.client.fetch_blob(self._repo(version.name), version.artifact_digest)
@@ -246,6 +254,16 @@ class OciRegistry(Registry):
         except IntegrityError:
             self.client.cached_blob(version.artifact_digest).unlink(missing_ok=True)
         return super().verified_artifact(version)
+
+
+def _parallel(fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    """``[fn(x) for x in items]`` with a few requests in flight (reads are independent)."""
+    if len(items) < 2:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(_READERS, len(items))) as pool:
+        return list(pool.map(fn, items))
 
 
 def _record_bytes(record: ModelVersion) -> bytes:

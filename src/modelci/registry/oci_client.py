@@ -101,6 +101,7 @@ class DistributionClient:
         self._tokens: dict[str, str] = {}  # repository -> bearer token
         self._token_scope: dict[str, str] = {}  # repository -> the scope its token was asked for
         self._basic = False  # the registry asked for Basic auth
+        self._sources: dict[tuple[str, str], bytes | Path] = {}  # (repo, digest) -> what we pushed
 
     # -- transport ---------------------------------------------------------
     def _send(self, method: str, url: str, *, body: bytes | Path | None, headers: Mapping[str, str],
@@ -237,13 +238,26 @@ class DistributionClient:
                         media_type=body.get("mediaType", media_type) if isinstance(body, dict) else media_type)
 
     def put_manifest(self, repo: str, reference: str, manifest: Mapping[str, Any]) -> str:
+        """PUT a manifest; blobs it names that the registry lost are pushed again (see below)."""
         payload = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
         media_type = str(manifest.get("mediaType", MANIFEST_TYPES[0]))
-        response = self.request("PUT", f"/v2/{repo}/manifests/{reference}", repo=repo, body=payload,
-                                headers={"Content-Type": media_type}, ok=(200, 201, 202))
-        if response.status_code == 404:
-            self._fail("PUT", f"/v2/{repo}/manifests/{reference}", repo, response)
-        return response.headers.get("Docker-Content-Digest") or sha256_bytes(payload)
+        path = f"/v2/{repo}/manifests/{reference}"
+        for attempt in range(self.policy.attempts):
+            response = self.request("PUT", path, repo=repo, body=payload, headers={"Content-Type": media_type},
+                                    ok=(200, 201, 202, 400))
+            if response.status_code in (200, 201, 202):
+                return response.headers.get("Docker-Content-Digest") or sha256_bytes(payload)
+            # distribution can lose a blob's link when writers upload the same blob at the same
+            # moment (MANIFEST_BLOB_UNKNOWN just after a successful upload): upload it again.
+            if response.status_code != 400 or "BLOB_UNKNOWN" not in _error_detail(response):
+                break
+            for descriptor in [manifest.get("config"), *manifest.get("layers", [])]:
+                source = self._sources.get((repo, str((descriptor or {}).get("digest"))))
+                if source is not None:
+                    self._upload(repo, source, str(descriptor["digest"]))
+            time.sleep(self.policy.backoff_s * (2 ** attempt))
+        self._fail("PUT", path, repo, response)
+        raise AssertionError("unreachable")
 
     def list_tags(self, repo: str, page_size: int | None = None) -> list[str]:
         """Every tag of ``repo`` (none if it does not exist), following ``Link`` pagination."""
@@ -274,18 +288,24 @@ class DistributionClient:
             digest, size = sha256_file(data)
         else:
             digest, size = sha256_bytes(data), len(data)
+        self._sources[(repo, digest)] = data
         if not self.has_blob(repo, digest):
-            started = self.request("POST", f"/v2/{repo}/blobs/uploads/", repo=repo, ok=(202,))
-            location = started.headers.get("Location")
-            if started.status_code != 202 or not location:
-                self._fail("POST", f"/v2/{repo}/blobs/uploads/", repo, started)
-                raise AssertionError("unreachable")
-            done = self.request("PUT", urljoin(self.base_url + "/", location), repo=repo, body=data,
-                                params={"digest": digest},
-                                headers={"Content-Type": "application/octet-stream"}, ok=(201, 204))
-            if done.status_code == 404:
-                self._fail("PUT", location, repo, done)
+            self._upload(repo, data, digest)
         return Descriptor(media_type=media_type, digest=digest, size=size)
+
+    def _upload(self, repo: str, data: bytes | Path, digest: str) -> None:
+        started = self.request("POST", f"/v2/{repo}/blobs/uploads/", repo=repo, ok=(202,))
+        location = started.headers.get("Location")
+        if started.status_code != 202 or not location:
+            self._fail("POST", f"/v2/{repo}/blobs/uploads/", repo, started)
+            raise AssertionError("unreachable")
+        done = self.request("PUT", urljoin(self.base_url + "/", location), repo=repo, body=data,
+                            params={"digest": digest}, headers={"Content-Type": "application/octet-stream"},
+                            ok=(201, 204, 400))
+        if done.status_code == 400 and "DIGEST_INVALID" in _error_detail(done) and self.has_blob(repo, digest):
+            return  # a concurrent upload of the same bytes committed first
+        if done.status_code not in (201, 204):
+            self._fail("PUT", location, repo, done)
 
     def cached_blob(self, digest: str) -> Path:
         algo, _, hexdigest = digest.partition(":")
