@@ -78,7 +78,7 @@ class _Vocabulary:
             for value in pd.unique(np.asarray(values, dtype=object)[codes < 0]):
                 self.add(value)
             codes = pd.Index(self.values).get_indexer(values)
-        return codes.astype(np.int64)
+        return codes.astype(np.int32)
 
 
 def holdout_columns(path: Path) -> list[str]:
@@ -186,16 +186,29 @@ def score_holdout(
             continue
         codes = [vocab.add(c) for c in scorer.model.classes_]
         full = np.zeros((rows, k))
-        full[:, codes] = np.concatenate(parts)
+        start = 0
+        while parts:  # fill in place and free each chunk: no second full-size copy
+            part = parts.pop(0)
+            full[start:start + len(part), codes] = part
+            start += len(part)
         out_proba[scorer.role] = full
     return Scored(
-        task=task, rows=rows, y=np.concatenate(ys),
-        pred={role: np.concatenate(parts) for role, parts in preds.items()}, proba=out_proba,
+        task=task, rows=rows, y=_concat(ys),
+        pred={role: _concat(parts) for role, parts in preds.items()}, proba=out_proba,
         labels=list(vocab.values),
-        slices={c: (np.concatenate(slice_codes[c]), [str(v) for v in slice_vocab[c].values])
+        slices={c: (_concat(slice_codes[c]), [str(v) for v in slice_vocab[c].values])
                 for c in slice_columns},
         latency_ms=latency,
     )
+
+
+def _concat(parts: list[Any]) -> Any:
+    """One array from chunks; the list is emptied so the chunks can be freed."""
+    import numpy as np
+
+    out = np.concatenate(parts)
+    parts.clear()
+    return out
 
 
 def _call(scorer: Scorer, method: str, X: Any) -> Any:
