@@ -87,7 +87,7 @@ def test_explicit_candidate_and_baseline(cli, project: Path, train) -> None:
     train(project, BEST_C)
     train(project, MUCH_WORSE_C)
     result = cli("gate", "--candidate", "breast-cancer:1", "--baseline", "models:/breast-cancer/2", "--json",
-                 cwd=project, actions=False)
+                 cwd=project)
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert data["candidate"] == "breast-cancer:1" and data["baseline"] == "breast-cancer:2"
@@ -217,6 +217,9 @@ def _set_gate(**gate):
     pytest.param(_set_gate(thresholds={"accuracy": ">= 0.5"}, slices=[{"column": "nowhere",
                                                                          "thresholds": {"recall": ">= 0.5"}}]),
                  "slice column 'nowhere' is not in test.csv", id="slice-column-missing"),
+    pytest.param(_set_gate(thresholds={"accuracy": ">= 0.5"}, slices=[{"column": "mean_radius",
+                                                                         "thresholds": {"recall": ">= 0.5"}}]),
+                 "'mean_radius' has more than 100 distinct values", id="slice-column-not-categorical"),
 ])
 def test_bad_config(cli, project: Path, train, change, expected: str) -> None:
     train(project)

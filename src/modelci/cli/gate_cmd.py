@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     comment = not args.no_comment and _env_bool("MODELCI_COMMENT", True)
     config = require_config(args)
     registry = open_registry(args, config)
-    with gha.group(f"modelci gate {config.model.name}"):
+    # --json keeps stdout pure JSON, so no ::group:: lines there
+    with contextlib.nullcontext() if args.json else gha.group(f"modelci gate {config.model.name}"):
         print(f"gating {config.model.name} on {config.data.test.name} from {registry.uri}", file=sys.stderr)
         result = run_gate(config, registry, GateRequest(candidate=args.candidate, baseline=args.baseline))
     url = run_url()

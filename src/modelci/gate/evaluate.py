@@ -23,6 +23,7 @@ CHUNK_ROWS = 100_000
 LATENCY_CALLS = 200
 LATENCY_WARMUP = 10
 MISSING = "(missing)"
+MAX_SLICE_VALUES = 100
 
 
 @dataclass(frozen=True)
@@ -54,19 +55,23 @@ class Scored:
 
 
 class _Vocabulary:
-    def __init__(self, initial: Sequence[Any] = ()) -> None:
+    """Distinct values in order of first sight; ``encode`` maps values to their integer codes."""
+
+    def __init__(self, limit: int | None = None, what: str = "") -> None:
         self.values: list[Any] = []
-        for v in initial:
-            self.add(v)
+        self._index: dict[Any, int] = {}
+        self.limit = limit
+        self.what = what
 
     def add(self, value: Any) -> int:
-        import pandas as pd
-
-        index = pd.Index(self.values)
-        found = index.get_indexer([value])[0] if self.values else -1
-        if found >= 0:
-            return int(found)
+        found = self._index.get(value)
+        if found is not None:
+            return found
+        if self.limit is not None and len(self.values) >= self.limit:
+            raise ConfigError(f"{self.what} has more than {self.limit} distinct values; slices are for "
+                              "categorical columns (bucket a numeric column into ranges first).")
         self.values.append(value)
+        self._index[value] = len(self.values) - 1
         return len(self.values) - 1
 
     def encode(self, values: Any) -> Any:
@@ -145,7 +150,7 @@ def score_holdout(
         for scorer in scorers:
             for label in getattr(scorer.model, "classes_", []):
                 vocab.add(label)
-    slice_vocab = {c: _Vocabulary() for c in slice_columns}
+    slice_vocab = {c: _Vocabulary(MAX_SLICE_VALUES, f"gate.slices: the column {c!r}") for c in slice_columns}
 
     ys: list[Any] = []
     preds: dict[str, list[Any]] = {s.role: [] for s in scorers}
