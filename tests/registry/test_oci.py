@@ -285,3 +285,41 @@ def test_nothing_listens_means_socket_refused() -> None:
     port = free_port()
     with socket.socket() as sock, pytest.raises(OSError):
         sock.connect(("127.0.0.1", port))
+
+
+def test_a_claimer_slower_than_the_settle_time_notices_it_lost(
+        oci_server: RegistryServer, proxy_to: Callable[[RegistryServer], Proxy], artifact: Artifact) -> None:
+    """Writer A's claim PUT is held in flight while B claims, wins and publishes v1; A's claim then
+    lands on top of B's. A must notice (v1 exists) and take 2; v1 must stay B's."""
+    import threading
+    import time
+
+    proxy = proxy_to(oci_server)
+    held: list[str] = []
+
+    def hold_first_claim(request: Request) -> Reply | None:
+        if request.method == "PUT" and request.route.endswith("/manifests/claim-v1") and not held:
+            held.append(request.route)
+            time.sleep(1.0)
+        return None
+
+    proxy.hooks.append(hold_first_claim)
+    namespace = unique_namespace()
+    slow = open_registry(f"oci://{proxy.addr}/{namespace}")
+    fast = open_registry(oci_server.uri(namespace))
+    results: dict[str, int] = {}
+    slow_path, fast_path = artifact(b"slow"), artifact(b"fast")
+
+    def run_slow() -> None:
+        results["slow"] = slow.register(make_draft(extra={"writer": "slow"}), slow_path).version
+
+    thread = threading.Thread(target=run_slow)
+    thread.start()
+    while not held:
+        time.sleep(0.01)
+    results["fast"] = fast.register(make_draft(extra={"writer": "fast"}), fast_path).version
+    thread.join(timeout=60)
+    assert results == {"fast": 1, "slow": 2}
+    reader = open_registry(oci_server.uri(namespace))
+    assert [(v.version, v.extra["writer"]) for v in reader.list_versions("churn")] == [(2, "slow"), (1, "fast")]
+    assert reader.verified_artifact(reader.get_version("churn", 1)).read_bytes() == b"fast"
