@@ -149,22 +149,22 @@ def test_push_event_posts_nothing(cli, project: Path, train, pull_request, monke
 def test_client_honours_retry_after_on_secondary_rate_limit(github: FakeGitHub) -> None:
     github.fail(403, times=1, headers={"Retry-After": "7"}, message="You have exceeded a secondary rate limit")
     sleeps: list[float] = []
-    client = GitHubClient(github.token, github.url, backoff_s=0.5, sleep=sleeps.append)
-    resp = client.request("POST", f"/repos/acme/churn/statuses/{HEAD_SHA}", json={"state": "success"})
+    with GitHubClient(github.token, github.url, backoff_s=0.5, sleep=sleeps.append) as client:
+        resp = client.request("POST", f"/repos/acme/churn/statuses/{HEAD_SHA}", json={"state": "success"})
     assert resp.status == 201 and sleeps == [7.0]
 
 
 def test_client_backs_off_exponentially(github: FakeGitHub) -> None:
     github.fail(503, times=3)
     sleeps: list[float] = []
-    client = GitHubClient(github.token, github.url, backoff_s=0.5, sleep=sleeps.append)
-    assert client.request("GET", "/repos/acme/churn/issues/1/comments").data == []
+    with GitHubClient(github.token, github.url, backoff_s=0.5, sleep=sleeps.append) as client:
+        assert client.request("GET", "/repos/acme/churn/issues/1/comments").data == []
     assert sleeps == [0.5, 1.0, 2.0]
 
 
 def test_client_errors_are_typed_and_never_carry_the_token(github: FakeGitHub) -> None:
-    client = GitHubClient("wrong-token-value", github.url, sleep=lambda _: None)
-    with pytest.raises(GitHubHTTPError) as caught:
+    with GitHubClient("wrong-token-value", github.url, sleep=lambda _: None) as client, \
+            pytest.raises(GitHubHTTPError) as caught:
         client.request("GET", "/repos/acme/churn/issues/1/comments")
     assert caught.value.status == 401 and isinstance(caught.value, InfrastructureError)
     assert "token was rejected" in str(caught.value) and "wrong-token-value" not in str(caught.value)
@@ -172,15 +172,26 @@ def test_client_errors_are_typed_and_never_carry_the_token(github: FakeGitHub) -
 
 
 def test_client_connection_refused_is_infrastructure_error() -> None:
-    client = GitHubClient("t0ken-secret", "http://127.0.0.1:9", retries=1, sleep=lambda _: None)
-    with pytest.raises(InfrastructureError) as caught:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with GitHubClient("t0ken-secret", f"http://127.0.0.1:{port}", retries=1, sleep=lambda _: None) as client, \
+            pytest.raises(InfrastructureError) as caught:
         client.request("GET", "/rate_limit")
     assert "after 2 attempts" in str(caught.value) and "t0ken-secret" not in str(caught.value)
 
 
 def test_client_reads_base_url_from_environment(github: FakeGitHub, monkeypatch) -> None:
     monkeypatch.setenv("GITHUB_API_URL", github.url + "/")
-    client = GitHubClient(github.token)
-    assert client.url("/repos/a/b") == f"{github.url}/repos/a/b"
-    body = client.request("POST", "/repos/acme/churn/issues/3/comments", json={"body": "hi"}).data
+    with GitHubClient(github.token) as client:
+        assert client.url("/repos/a/b") == f"{github.url}/repos/a/b"
+        body = client.request("POST", "/repos/acme/churn/issues/3/comments", json={"body": "hi"}).data
     assert json.loads(json.dumps(body))["body"] == "hi"
+
+
+def test_watermark_cannot_be_closed_by_a_workflow_name() -> None:
+    from modelci.gate.comment import watermark
+
+    assert watermark("churn", "CI --> <b>x</b>") == "<!-- modelci:gate model=churn workflow=CI - <bx</b -->"

@@ -86,9 +86,10 @@ def run(args: argparse.Namespace) -> int:
         from ..github.api import GitHubClient
 
         verdict = "passed" if result.passed else f"failed: {result.failures[0].reason}"
-        published = publish(GitHubClient(token), pr, model=result.model, workflow=workflow_name(), body=markdown,
-                            passed=result.passed, description=f"{result.candidate.ref} {verdict}",
-                            target_url=url, comment=comment)
+        with GitHubClient(token) as client:
+            published = publish(client, pr, model=result.model, workflow=workflow_name(), body=markdown,
+                                passed=result.passed, description=f"{result.candidate.ref} {verdict}",
+                                target_url=url, comment=comment)
         for warning in published.warnings:
             gha.warning(warning, title="modelci gate")
         comment_url = published.comment_url or ""

@@ -17,7 +17,9 @@ STATUS_CONTEXT = "modelci/gate/{model}"
 
 
 def watermark(model: str, workflow: str) -> str:
-    return f"<!-- modelci:gate model={model} workflow={workflow} -->"
+    """The hidden marker of our comment; the workflow name cannot close the HTML comment early."""
+    safe = " ".join(workflow.replace("--", "-").replace(">", "").split())
+    return f"<!-- modelci:gate model={model} workflow={safe} -->"
 
 
 @dataclass(frozen=True)

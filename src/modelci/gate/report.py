@@ -50,7 +50,7 @@ def _rules_for(result: GateResult, metric: str, kinds: Sequence[str]) -> list[Ru
 
 
 def _metric_table(result: GateResult) -> list[str]:
-    level = f"{result.alpha and (1 - result.alpha):.0%} CI"
+    level = f"{1 - result.alpha:.0%} CI"
     lines = [f"| metric | baseline | candidate | delta | {level} | rule | verdict |", "|---|---|---|---|---|---|---|"]
     for c in result.comparisons:
         rules = _rules_for(result, c.name, ("threshold", "max_regression", "max_relative_regression"))
@@ -87,10 +87,17 @@ def _budget_table(result: GateResult) -> list[str]:
     return [*lines, ""]
 
 
+def _label(text: str) -> str:
+    """Text safe inside a Mermaid string (no quotes, brackets or newlines)."""
+    for bad, good in (('"', "'"), ("[", "("), ("]", ")"), ("\n", " "), ("`", "'")):
+        text = text.replace(bad, good)
+    return text
+
+
 def _mermaid_bars(title: str, labels: Sequence[str], series: Sequence[Sequence[float]], y_label: str,
                   y_range: tuple[float, float] | None) -> list[str]:
-    axis = ", ".join(f'"{label}"' for label in labels)
-    lines = ["```mermaid", "xychart-beta", f'    title "{title}"', f"    x-axis [{axis}]"]
+    axis = ", ".join(f'"{_label(label)}"' for label in labels)
+    lines = ["```mermaid", "xychart-beta", f'    title "{_label(title)}"', f"    x-axis [{axis}]"]
     if y_range:
         lines.append(f'    y-axis "{y_label}" {y_range[0]:g} --> {y_range[1]:g}')
     else:

@@ -73,6 +73,17 @@ class GitHubClient:
         self._sleep = sleep
         self._session: requests.Session | None = None
 
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def __enter__(self) -> GitHubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _headers(self) -> dict[str, str]:
         from .. import __version__
 
