@@ -133,6 +133,8 @@ class Cluster:
                 last = f"HTTP {status}: {message}"
             except (HTTPError, OSError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
+            except ValueError as exc:  # the client's own schema check (pydantic) refused the body
+                raise UsageError(f"the Kubernetes client refused to {what}: {str(exc).splitlines()[:3]}") from None
             if attempt + 1 < self.attempts:
                 time.sleep(self.backoff_s * 2 ** attempt)
         raise InfrastructureError(f"the Kubernetes API at {self.host} did not answer {what} after "

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from typing import Any
 
 from ..errors import InfrastructureError
 from .kubernetes import Cluster, Conflict
@@ -65,9 +66,9 @@ def hold(cluster: Cluster, namespace: str, environment: str, timeout_s: float, p
                 break
             if _expired(spec):
                 assert lease is not None
-                lease["spec"] = {**spec, **_spec(me, acquired=True),
-                                 "leaseTransitions": int(spec.get("leaseTransitions") or 0) + 1}
-                cluster.replace("lease", namespace, name, lease)
+                cluster.replace("lease", namespace, name, _body(lease, {
+                    **spec, **_spec(me, acquired=True),
+                    "leaseTransitions": int(spec.get("leaseTransitions") or 0) + 1}))
                 break
         except Conflict:
             continue  # someone else moved first: read again
@@ -92,6 +93,14 @@ def hold(cluster: Cluster, namespace: str, environment: str, timeout_s: float, p
         _release(cluster, namespace, name, me)
 
 
+def _body(lease: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """A Lease to PUT: the resourceVersion read (so a concurrent writer gets 409) and the new spec."""
+    meta = lease.get("metadata") or {}
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "resourceVersion") if k in meta},
+            "spec": {k: v for k, v in spec.items() if v is not None}}
+
+
 def _spec(holder: str, *, acquired: bool) -> dict[str, object]:
     spec: dict[str, object] = {"holderIdentity": holder, "leaseDurationSeconds": DURATION_S, "renewTime": _now()}
     if acquired:
@@ -105,8 +114,7 @@ def _renew(cluster: Cluster, namespace: str, name: str, me: str, stop: threading
             lease = cluster.get("lease", namespace, name)
             if lease is None or (lease.get("spec") or {}).get("holderIdentity") != me:
                 return
-            lease["spec"]["renewTime"] = _now()
-            cluster.replace("lease", namespace, name, lease)
+            cluster.replace("lease", namespace, name, _body(lease, {**lease["spec"], "renewTime": _now()}))
 
 
 def _release(cluster: Cluster, namespace: str, name: str, me: str) -> None:
@@ -114,6 +122,5 @@ def _release(cluster: Cluster, namespace: str, name: str, me: str) -> None:
         lease = cluster.get("lease", namespace, name)
         if lease is None or (lease.get("spec") or {}).get("holderIdentity") != me:
             return
-        lease["spec"]["holderIdentity"] = None
-        lease["spec"].pop("renewTime", None)
-        cluster.replace("lease", namespace, name, lease)
+        spec = {k: v for k, v in lease["spec"].items() if k not in ("holderIdentity", "renewTime")}
+        cluster.replace("lease", namespace, name, _body(lease, spec))
