@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -155,6 +156,37 @@ def test_adaptive_wait_regroups_clients_seen_recently() -> None:
 
     run(scenario())
     assert model.calls == [4, 4]
+
+
+class ThreadRecorder(SlowDoubler):
+    def __init__(self, delay: float) -> None:
+        super().__init__(delay)
+        self.threads: list[str] = []
+
+    def __call__(self, frames) -> list[float]:
+        self.threads.append(threading.current_thread().name)
+        return super().__call__(frames)
+
+
+@pytest.mark.parametrize(("delay", "inline_below", "expected"), [
+    (0.0, 0.02, ["MainThread"] * 3),
+    (0.03, 0.02, ["MainThread", "modelci-predict", "modelci-predict"]),
+    (0.0, 0.0, ["modelci-predict"] * 3),
+], ids=["fast calls run on the loop", "slow calls move to the thread", "inline off"])
+def test_where_the_model_runs(delay: float, inline_below: float, expected: list[str]) -> None:
+    model = ThreadRecorder(delay)
+
+    async def scenario() -> None:
+        batcher = Batcher(model, inline_below=inline_below)
+        batcher.start()
+        try:
+            for i in range(3):
+                assert await batcher.submit(frame(float(i))) == [2.0 * i]
+        finally:
+            await batcher.stop()
+
+    run(scenario())
+    assert [name.split("_")[0] for name in model.threads] == expected
 
 
 @pytest.fixture(scope="module")

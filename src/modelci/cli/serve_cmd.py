@@ -26,6 +26,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--adaptive-wait-ms", type=float,
                    help="wait at most this long for clients that were recently concurrent but are not here now; "
                         "0 turns it off (default 2; env MODELCI_ADAPTIVE_WAIT_MS)")
+    p.add_argument("--inline-below-ms", type=float,
+                   help="run model calls that recently took less than this on the event loop instead of the "
+                        "predict thread; 0: always the thread (default 20; env MODELCI_INLINE_BELOW_MS)")
     p.add_argument("--max-body-mb", type=float, help="largest request body (default 16; env MODELCI_MAX_BODY_MB)")
     p.add_argument("--drain-timeout", type=float, metavar="SECONDS",
                    help="on SIGTERM, wait this long for in-flight requests (default 30; env MODELCI_DRAIN_TIMEOUT_S)")
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     settings = ServeSettings.from_env()
     overrides: dict[str, Any] = {
         "host": args.host, "port": args.port, "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms,
-        "adaptive_wait_ms": args.adaptive_wait_ms,
+        "adaptive_wait_ms": args.adaptive_wait_ms, "inline_below_ms": args.inline_below_ms,
         "drain_timeout_s": args.drain_timeout,
         "max_body_bytes": int(args.max_body_mb * 2**20) if args.max_body_mb is not None else None,
     }

@@ -77,8 +77,11 @@ class ModelApp:
             classification=version.task == "classification",
             edges=profile.get("edges") if profile.get("kind") == "numeric" else None,
         )
-        self.batcher = Batcher(self._predict, settings.max_batch, settings.max_wait_ms / 1000.0,
-                               settings.adaptive_wait_ms / 1000.0, on_batch=self.metrics.batches.observe)
+        self.batcher = Batcher(
+            self._predict, max_batch=settings.max_batch, max_wait=settings.max_wait_ms / 1000.0,
+            adaptive_wait=settings.adaptive_wait_ms / 1000.0, inline_below=settings.inline_below_ms / 1000.0,
+            on_batch=self.metrics.batches.observe,
+        )
         self._routes: dict[str, tuple[str, Callable[[_Request], Awaitable[Response]]]] = {
             "/healthz": ("GET", self._live),
             "/v2/health/live": ("GET", self._live),

