@@ -9,6 +9,8 @@ assert on what went over the wire. It can be told to fail the next requests
     POST  /repos/{owner}/{repo}/issues/{number}/comments   -> 201
     PATCH /repos/{owner}/{repo}/issues/comments/{id}       -> 200
     POST  /repos/{owner}/{repo}/statuses/{sha}             -> 201
+    POST  /repos/{owner}/{repo}/deployments                -> 201
+    POST  /repos/{owner}/{repo}/deployments/{id}/statuses  -> 201
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class FakeGitHub:
         self.comments: dict[int, dict[str, Any]] = {}
         self.statuses: list[dict[str, Any]] = []
         self.failures: list[Failure] = []
+        self.deployments: dict[int, dict[str, Any]] = {}
+        self.deployment_statuses: list[dict[str, Any]] = []
         self._next_id = 1000
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -157,7 +161,36 @@ class FakeGitHub:
                     fake.statuses.append(status)
                     self._send(201, status)
                     return
+                if self._deployments(method, path, body):
+                    return
                 self._send(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+
+            def _deployments(self, method: str, path: str, body: Any) -> bool:
+                if (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/deployments", path)) and method == "POST":
+                    if not body.get("ref"):
+                        self._send(422, {"message": "Validation Failed"})
+                        return True
+                    fake._next_id += 1
+                    deployment = {"id": fake._next_id, "url": f"{fake.url}{path}/{fake._next_id}",
+                                  "environment": body.get("environment", "production"), "_repo": m.group(1),
+                                  **{k: v for k, v in body.items() if k != "environment"}}
+                    fake.deployments[fake._next_id] = deployment
+                    self._send(201, _public(deployment))
+                    return True
+                m = re.fullmatch(r"/repos/([^/]+/[^/]+)/deployments/(\d+)/statuses", path)
+                if m and method == "POST":
+                    if int(m.group(2)) not in fake.deployments:
+                        self._send(404, {"message": "Not Found"})
+                        return True
+                    states = ("error", "failure", "inactive", "in_progress", "queued", "pending", "success")
+                    if body.get("state") not in states:
+                        self._send(422, {"message": "Validation Failed"})
+                        return True
+                    status = {"id": len(fake.deployment_statuses) + 1, "deployment_id": int(m.group(2)), **body}
+                    fake.deployment_statuses.append(status)
+                    self._send(201, status)
+                    return True
+                return False
 
             def _list(self, repo: str, number: int, query: dict[str, list[str]]) -> None:
                 per_page = int(query.get("per_page", ["30"])[0])
