@@ -24,6 +24,7 @@ from pathlib import Path
 
 FEATURES = 30
 TRAIN_ROWS = 20_000
+SMALL_TRAIN_ROWS = 300
 SIZES = (100_000, 300_000, 1_000_000)
 
 CHILD = r"""
@@ -41,7 +42,7 @@ CONFIG = """version: 1
 model:
   name: bench
   estimator: {{class: sklearn.linear_model.LogisticRegression, params: {{C: {C}, max_iter: 500}}}}
-data: {{train: train.csv, test: {test}, target: y}}
+data: {{train: {train}, test: {test}, target: y}}
 registry: file://.modelci/registry
 gate:
   metrics: [accuracy, f1, roc_auc]
@@ -107,10 +108,12 @@ def main() -> None:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         make(TRAIN_ROWS, work / "train.csv", 0, drop_region=True)
+        make(SMALL_TRAIN_ROWS, work / "train-small.csv", 2, drop_region=True)
         ext = "csv" if args.format == "csv" else "parquet"
-        # baseline (champion): C=1; candidate: a much weaker C, trained on the same data
-        for c_value, alias in ((1.0, "champion"), (0.0005, None)):
-            (work / "modelci.yaml").write_text(CONFIG.format(C=c_value, test=f"test-{min(args.rows)}.{ext}"))
+        # baseline (champion): C=1 on 20k rows; candidate: C=0.01 on 300 rows, slightly worse
+        for c_value, train, alias in ((1.0, "train.csv", "champion"), (0.01, "train-small.csv", None)):
+            (work / "modelci.yaml").write_text(CONFIG.format(C=c_value, train=train,
+                                                             test=f"test-{min(args.rows)}.{ext}"))
             if not (work / f"test-{min(args.rows)}.{ext}").exists():
                 make(min(args.rows), work / f"test-{min(args.rows)}.{ext}", 1)
             result = run(["train"], work)
@@ -125,7 +128,7 @@ def main() -> None:
                 started = time.perf_counter()
                 make(rows, test, 1)
                 print(f"  (wrote {test.name} in {time.perf_counter() - started:.1f}s)", file=sys.stderr)
-            (work / "modelci.yaml").write_text(CONFIG.format(C=0.0005, test=test.name))
+            (work / "modelci.yaml").write_text(CONFIG.format(C=0.01, train="train-small.csv", test=test.name))
             result = run(["gate", "--candidate", "2", "--report", str(work / f"report-{rows}"), "--no-fail"], work)
             verdict = json.loads((work / f"report-{rows}" / "result.json").read_text())["passed"]
             print(f"{rows:>10,} {test.stat().st_size / 1e6:>8.0f} {result['wall_s']:>8.1f} {result['cpu_s']:>8.1f} "

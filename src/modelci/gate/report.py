@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .rules import FAIL, FORMULAS, PASS, RuleResult
 from .run import GateResult
+from .stats import format_p
 
 ICONS = {PASS: ":white_check_mark: pass", FAIL: ":x: fail", "skip": ":heavy_minus_sign: skip"}
 MARKDOWN_NAME = "report.md"
@@ -58,7 +59,7 @@ def _metric_table(result: GateResult) -> list[str]:
         verdict = "<br>".join(ICONS[r.verdict] for r in rules) or "reported"
         ci = "—"
         if c.test is not None:
-            ci = f"[{c.test.ci_low:+.4f}, {c.test.ci_high:+.4f}] ({c.test.test}, p={c.test.p_value:.3g})"
+            ci = f"[{c.test.ci_low:+.4f}, {c.test.ci_high:+.4f}] ({c.test.test}, {format_p(c.test.p_value)})"
         arrow = "↑" if c.greater_is_better else "↓"
         cand = _num(c.candidate) if c.candidate is not None else f"error: {c.candidate_error}"
         lines.append(f"| {c.name} {arrow} | {_num(c.baseline)} | {cand} | {_signed(c.delta)} | {ci} | "

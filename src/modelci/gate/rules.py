@@ -21,7 +21,7 @@ from typing import Any
 from ..conditions import Condition
 from ..config import GateSpec
 from ..scoring import METRICS
-from .stats import PairedTest
+from .stats import PairedTest, format_p
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
 FORMULAS = {
@@ -140,7 +140,7 @@ class RegressionRule:
         if test is None:
             return RuleResult(self.kind, self.metric, FAIL, f"{beyond} and no significance test could be run",
                               value, limit)
-        p = f"{test.test} p = {test.p_value:.3g}"
+        p = f"{test.test} {format_p(test.p_value)}"
         if test.p_value < self.significance:
             return RuleResult(self.kind, self.metric, FAIL, f"{beyond}, and the drop is significant ({p} < "
                               f"{self.significance:g})", value, limit)

@@ -25,6 +25,11 @@ DEFAULT_SEED = 0
 DEFAULT_MAX_ROWS = 10_000
 
 
+def format_p(p: float) -> str:
+    """``p = 0.031`` or ``p < 0.0001`` (an exact test's p can underflow to 0)."""
+    return "p < 0.0001" if p < 1e-4 else f"p = {p:.3g}"
+
+
 @dataclass(frozen=True)
 class PairedTest:
     """The change (candidate - baseline) of one metric, its interval and the p-value of a drop."""
