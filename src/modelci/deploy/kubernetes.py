@@ -101,7 +101,8 @@ class Cluster:
         args.append(namespace)
         if body is not None:
             args.append(body)
-        what = f"{RBAC_VERB[verb]} {resource}{'/' + name if name else ''} in namespace {namespace}"
+        label = name or ((body or {}).get("metadata") or {}).get("name")
+        what = f"{RBAC_VERB[verb]} {resource}{'/' + label if label else ''} in namespace {namespace}"
         last = ""
         for attempt in range(self.attempts):
             try:
