@@ -15,7 +15,11 @@ env MODELCI_BENCH_CACHE), with the same numpy/pandas/scikit-learn versions as
 this checkout so that all of them load the very same pickle. The project does
 not depend on any of them.
 
-    .venv/bin/python benchmarks/serve.py [--duration 10] [--only modelci,raw] [--json OUT]
+    .venv/bin/python benchmarks/serve.py [--duration 10] [--rounds 3] [--only modelci,raw] [--json OUT]
+
+With --rounds N the peers run back to back N times over (interleaved, so that
+load from other processes hits all of them alike) and the table shows each
+peer's median round.
 """
 
 from __future__ import annotations
@@ -324,6 +328,12 @@ def wait_ready(proc: subprocess.Popen[bytes], url: str, started: float, timeout:
     raise RuntimeError(f"not ready after {timeout}s")
 
 
+def median(results: list[Result]) -> Result:
+    """The round with the median req/s (failed rounds count as 0)."""
+    ordered = sorted(results, key=lambda r: r.rps)
+    return ordered[(len(ordered) - 1) // 2] if len(ordered) % 2 == 0 else ordered[len(ordered) // 2]
+
+
 def table(results: list[Result]) -> str:
     ours = next((r for r in results if r.peer == "modelci" and r.rps), None)
     lines = ["| server | req/s | p50 ms | p99 ms | ready s | modelci req/s ÷ this | errors | note |",
@@ -339,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per server (default 10)")
     parser.add_argument("--only", default=",".join(PEERS), help="comma-separated subset of " + ", ".join(PEERS))
-    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds; the table shows medians")
+    parser.add_argument("--json", type=Path, help="also write the results (every round) as JSON here")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
@@ -347,20 +358,26 @@ def main(argv: list[str] | None = None) -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="serve-bench-", dir=CACHE))
     model = prepare(work)
-    results = []
-    for peer in [p.strip() for p in args.only.split(",") if p.strip()]:
-        print(f"[bench] {peer} ...", file=sys.stderr)
-        try:
-            result = measure(peer, model, work, args.duration)
-        except (RuntimeError, subprocess.CalledProcessError, OSError, urllib.error.URLError) as exc:
-            result = Result(peer, note=f"failed: {exc} (log: {work / (peer + '.log')})")
-        print(f"[bench] {result}", file=sys.stderr)
-        results.append(result)
-    print(f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; wrk -t2 -c16 -d{int(args.duration)}s, "
-          "batch-1 JSON, one worker each, run back to back\n")
+    peers = [p.strip() for p in args.only.split(",") if p.strip()]
+    rounds: dict[str, list[Result]] = {peer: [] for peer in peers}
+    loads = []
+    for number in range(1, max(1, args.rounds) + 1):
+        for peer in peers:
+            print(f"[bench] round {number}: {peer} ...", file=sys.stderr)
+            try:
+                result = measure(peer, model, work, args.duration)
+            except (RuntimeError, subprocess.CalledProcessError, OSError, urllib.error.URLError) as exc:
+                result = Result(peer, note=f"failed: {exc} (log: {work / (peer + '.log')})")
+            print(f"[bench] {result}", file=sys.stderr)
+            rounds[peer].append(result)
+        loads.append(os.getloadavg()[0])
+    results = [median(rs) for rs in rounds.values()]
+    print(f"\n{os.cpu_count()} cores, load average after each round {', '.join(f'{x:.1f}' for x in loads)}; "
+          f"wrk -t2 -c16 -d{int(args.duration)}s, batch-1 JSON, one worker each, {len(loads)} interleaved "
+          "round(s), median round per server\n")
     print(table(results))
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
+        args.json.write_text(json.dumps({p: [asdict(r) for r in rs] for p, rs in rounds.items()}, indent=2))
     if all(r.rps for r in results):
         shutil.rmtree(work, ignore_errors=True)
     else:

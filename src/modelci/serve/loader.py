@@ -13,7 +13,7 @@ from ..artifact import FLAVOR, load_verified_file
 from ..errors import UsageError
 from ..refs import parse_ref
 from ..registry import ModelVersion, Registry
-from .bundle import is_bundle, load_bundle
+from .bundle import RECORD, is_bundle, load_bundle
 from .validate import Frame, Schema
 
 log = logging.getLogger("modelci.serve")
@@ -34,10 +34,13 @@ def locate(model: str, open_registry: Callable[[], Registry], default_name: str 
     if is_bundle(path):
         version, artifact = load_bundle(path)
         return Located(version, artifact, f"bundle {path}")
-    if path.exists() or ("/" in model and not model.startswith("models:/")):
-        raise UsageError(f"{model!r} is neither a model bundle (a folder with model.json) nor a model reference "
-                         "such as churn:3, churn@champion or models:/churn/3.")
-    ref = parse_ref(model, default_name)
+    try:
+        ref = parse_ref(model, default_name)
+    except UsageError:
+        if path.exists() or "/" in model:
+            raise UsageError(f"{model!r} is neither a model bundle (a folder with {RECORD}) nor a model reference "
+                             "such as churn:3, churn@champion or models:/churn/3.") from None
+        raise
     registry = open_registry()
     version = registry.resolve(ref)
     return Located(version, registry.verified_artifact(version), f"registry {registry.uri}")
