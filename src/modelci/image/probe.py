@@ -106,7 +106,8 @@ def _pull(client: Any, name: str) -> str | None:
             if isinstance(chunk, dict) and chunk.get("error"):
                 return str(chunk["error"])
     except api_errors() as exc:
-        return short(exc)
+        explanation = getattr(exc, "explanation", None)
+        return short(explanation if explanation else exc)
     return None
 
 
