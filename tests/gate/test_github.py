@@ -81,11 +81,15 @@ def test_sticky_comment_is_found_on_a_later_page(cli, project: Path, train, pull
     assert len(fake.issue_comments(7)) == 151
 
 
-@pytest.mark.parametrize("verdict", ["pass", "fail"])
+@pytest.mark.parametrize(("status", "verdict"), [
+    pytest.param(403, "pass", id="fork-403-gate-passes"),
+    pytest.param(403, "fail", id="fork-403-gate-fails"),
+    pytest.param(404, "pass", id="no-access-404-gate-passes"),
+])
 def test_fork_read_only_token_warns_and_the_verdict_decides(cli, project: Path, train, pull_request,
-                                                            verdict: str) -> None:
+                                                            status: int, verdict: str) -> None:
     fake = pull_request
-    fake.fail(403, times=10, message="Resource not accessible by integration")
+    fake.fail(status, times=10, message="Resource not accessible by integration")
     if verdict == "fail":
         assert cli("registry", "alias", "champion", str(train(project, BEST_C)), cwd=project).code == 0
         train(project, MUCH_WORSE_C)
@@ -93,8 +97,8 @@ def test_fork_read_only_token_warns_and_the_verdict_decides(cli, project: Path, 
         train(project)
     result = cli("gate", cwd=project)
     assert result.code == (0 if verdict == "pass" else 1)
-    assert "could not comment on pull request #7 (HTTP 403" in result.err
-    assert "could not set the commit status modelci/gate/breast-cancer (HTTP 403" in result.err
+    assert f"could not comment on pull request #7 (HTTP {status}" in result.err
+    assert f"could not set the commit status modelci/gate/breast-cancer (HTTP {status}" in result.err
     assert result.outputs["comment-url"] == ""
     _assert_token_hidden(fake.token, result.out, result.err)
 

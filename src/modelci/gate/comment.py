@@ -2,7 +2,8 @@
 
 The comment carries a hidden watermark naming the model and the workflow, so a
 re-run finds its own comment and edits it in place instead of adding another.
-A fork's read-only token answers 403: that is a warning, never the verdict.
+A fork's read-only token answers 403 (a token without access to a private repository,
+404): that is a warning, never the verdict.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from ..github.api import GitHubClient, GitHubHTTPError
 from ..github.event import PullRequest
 
+NO_ACCESS = (403, 404)
 MAX_COMMENT = 65_000  # GitHub rejects bodies over 65,536 characters
 STATUS_CONTEXT = "modelci/gate/{model}"
 
@@ -38,21 +40,22 @@ def publish(client: GitHubClient, pr: PullRequest, *, model: str, workflow: str,
         try:
             url = upsert_comment(client, pr, watermark(model, workflow), body)
         except GitHubHTTPError as exc:
-            if exc.status != 403:
+            if exc.status not in NO_ACCESS:
                 raise
-            warnings.append(f"could not comment on pull request #{pr.number} (HTTP 403: the token is read-only, "
-                            "as on pull requests from forks, or lacks pull-requests: write); the gate verdict "
-                            "still decides this job")
+            warnings.append(f"could not comment on pull request #{pr.number} (HTTP {exc.status}: the token is "
+                            "read-only, as on pull requests from forks, or lacks pull-requests: write); the gate "
+                            "verdict still decides this job")
     posted = False
     if pr.head_sha:
         try:
             post_status(client, pr, model, passed, description=description, target_url=target_url)
             posted = True
         except GitHubHTTPError as exc:
-            if exc.status != 403:
+            if exc.status not in NO_ACCESS:
                 raise
-            warnings.append(f"could not set the commit status {STATUS_CONTEXT.format(model=model)} (HTTP 403: "
-                            "read-only token or missing statuses: write); the gate verdict still decides this job")
+            warnings.append(f"could not set the commit status {STATUS_CONTEXT.format(model=model)} (HTTP "
+                            f"{exc.status}: read-only token or missing statuses: write); the gate verdict still "
+                            "decides this job")
     return Published(url, posted, tuple(warnings))
 
 
