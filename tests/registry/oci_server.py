@@ -23,11 +23,14 @@ def free_port() -> int:
 
 
 def _ensure_installed(command: str, package: str) -> None:
+    """apt-get install ``package`` when ``command`` is missing (updating the lists if need be)."""
     if shutil.which(command):
         return
-    subprocess.run(["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=600", package],
-                   check=True, capture_output=True, env={"DEBIAN_FRONTEND": "noninteractive",
-                                                         "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    apt = ["apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=600"]
+    env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    if subprocess.run([*apt, "install", package], check=False, capture_output=True, env=env).returncode != 0:
+        subprocess.run([*apt, "update"], check=False, capture_output=True, env=env)
+        subprocess.run([*apt, "install", package], check=True, capture_output=True, env=env)
 
 
 @dataclass
