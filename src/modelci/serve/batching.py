@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -37,6 +38,7 @@ from .validate import Frame
 PredictBatch = Callable[[Sequence[Frame]], list[Any]]
 _Item = tuple[Frame, "asyncio.Future[list[Any]]"]
 _WINDOW_S = 1.0  # how long a peak of concurrency is remembered
+log = logging.getLogger("modelci.serve")
 
 
 class Batcher:
@@ -129,40 +131,49 @@ class Batcher:
         return batch, None
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         pending: _Item | None = None
         while True:
             first = pending or await self._next(None)
             if first is None:
                 continue
             batch, pending = await self._collect(first)
-            live = [(frame, fut) for frame, fut in batch if not fut.cancelled()]
-            self._in_flight -= len(batch) - len(live)
-            if not live:
-                continue
-            if self._on_batch is not None:
-                self._on_batch(sum(frame.rows for frame, _ in live))
-            frames = [f for f, _ in live]
-            rows = sum(f.rows for f in frames)
-            inline = self._call_s < self.inline_below and rows <= self.max_batch
-            started = time.monotonic()
             try:
-                if inline:
-                    results = self._predict_each(frames)
-                else:
-                    results = await loop.run_in_executor(self._pool, self._predict_each, frames)
-            except Exception as exc:  # the model failed on the whole batch: tell every caller
-                results = [exc] * len(live)
-            took = time.monotonic() - started
-            self._call_s = took if self._call_s == 0 else 0.8 * self._call_s + 0.2 * took
-            self._in_flight -= len(live)
-            for (_, fut), result in zip(live, results, strict=True):
-                if fut.done():
-                    continue
-                if isinstance(result, BaseException):
-                    fut.set_exception(result)
-                else:
-                    fut.set_result(result)
+                await self._serve(batch)
+            except Exception as exc:  # a bug here must not leave callers hanging, nor stop batching
+                log.exception("modelci serve: micro-batch failed")
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+
+    async def _serve(self, batch: list[_Item]) -> None:
+        loop = asyncio.get_running_loop()
+        live = [(frame, fut) for frame, fut in batch if not fut.cancelled()]
+        self._in_flight -= len(batch) - len(live)  # cancelled: their clients went away
+        if not live:
+            return
+        if self._on_batch is not None:
+            self._on_batch(sum(frame.rows for frame, _ in live))
+        frames = [f for f, _ in live]
+        rows = sum(f.rows for f in frames)
+        inline = self._call_s < self.inline_below and rows <= self.max_batch
+        started = time.monotonic()
+        try:
+            if inline:
+                results = self._predict_each(frames)
+            else:
+                results = await loop.run_in_executor(self._pool, self._predict_each, frames)
+        except Exception as exc:  # the model failed on the whole batch: tell every caller
+            results = [exc] * len(live)
+        took = time.monotonic() - started
+        self._call_s = took if self._call_s == 0 else 0.8 * self._call_s + 0.2 * took
+        self._in_flight -= len(live)
+        for (_, fut), result in zip(live, results, strict=True):
+            if fut.done():
+                continue
+            if isinstance(result, BaseException):
+                fut.set_exception(result)
+            else:
+                fut.set_result(result)
 
     def _predict_each(self, frames: list[Frame]) -> list[Any]:
         """Predict the batch in one call, split per request; on failure retry each alone.

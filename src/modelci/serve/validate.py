@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from .errors import ApiError, schema_error
@@ -216,15 +217,17 @@ def _check_string(name: str, values: list[Any], text: bool) -> None:
 
 
 def _check_datetime(name: str, values: list[Any], text: bool) -> None:
-    import numpy as np
-
+    """ISO 8601 strings; an offset (or Z) is converted to naive UTC, as pandas stores them."""
     for i, v in enumerate(values):
         if type(v) is not str:
             raise _wrong(name, i, v, "datetime (an ISO 8601 string)")
         try:
-            np.datetime64(v.rstrip("Z"), "ns")
+            parsed = datetime.fromisoformat(v.strip().replace("Z", "+00:00"))
         except ValueError:
             raise _wrong(name, i, v, "datetime (an ISO 8601 string)") from None
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        values[i] = parsed
 
 
 _CHECKS = {"double": _check_double, "long": _check_long, "boolean": _check_boolean, "string": _check_string,
