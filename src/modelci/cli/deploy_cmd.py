@@ -28,9 +28,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--strategy", default=env("MODELCI_STRATEGY") or None,
                    help="rolling | canary | blue-green (default: the environment's; env MODELCI_STRATEGY)")
     action = p.add_mutually_exclusive_group()
-    action.add_argument("--promote", action="store_true", help="canary: roll the canary's version out to all "
-                                                               "replicas, then remove the canary")
-    action.add_argument("--reject", action="store_true", help="canary: remove the canary")
+    action.add_argument("--promote", action="store_true", default=_flag("MODELCI_PROMOTE"),
+                        help="canary: roll the canary's version out to all replicas, then remove the canary "
+                             "(env MODELCI_PROMOTE=true)")
+    action.add_argument("--reject", action="store_true", default=_flag("MODELCI_REJECT"),
+                        help="canary: remove the canary (env MODELCI_REJECT=true)")
     p.add_argument("--timeout", default=env("MODELCI_TIMEOUT") or None, metavar="DURATION",
                    help="how long to wait for the rollout (and the deploy lock), e.g. 90s or 10m (default: "
                         "the environment's timeout, 10m; env MODELCI_TIMEOUT)")
@@ -42,12 +44,18 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
+def _flag(name: str) -> bool:
+    return (os.environ.get(name) or "").strip().lower() in ("1", "true", "yes")
+
+
 def run(args: argparse.Namespace) -> int:
     from ..config.durations import parse_duration
     from ..deploy.run import deploy
     from ..deploy.types import DeployRequest
     from ..errors import UsageError
 
+    if args.promote and args.reject:
+        raise UsageError("--promote and --reject (promote/reject inputs) exclude each other; pass one.")
     if not args.environment:
         raise UsageError("modelci deploy needs --environment ENV (an environment of modelci.yaml).")
     timeout_s = None
