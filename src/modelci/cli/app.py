@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from .. import __version__
+from .. import __version__, redact
 from ..errors import ModelciError
 from ..github import actions as gha
 from .common import Parser
@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (0 done, 1 verdict no, 2 bad input, 3 infra)."""
+    redact.reset()
+    redact.add_hook(gha.mask)
     try:
         args = build_parser().parse_args(argv)
         handler: Handler = args.handler
@@ -53,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def report_failure(exc: ModelciError) -> None:
     """One paragraph to stderr (an ::error:: annotation in Actions) and the step summary."""
-    message = str(exc)
+    message = redact.redact(str(exc))
     gha.append_summary(f"### :x: {exc.title}\n\n{message}\n")
     if gha.in_actions():
         gha.error(message, title=exc.title)

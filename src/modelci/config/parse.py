@@ -100,7 +100,7 @@ def _data(sec: Section, base_dir: Path) -> DataSpec:
 
 
 def _check_registry_uri(sec: Section, uri: str) -> None:
-    if not (uri.startswith("file://") or uri.startswith("oci://")):
+    if not uri.startswith(("file://", "oci://", "oci+http://")):
         raise sec.error("registry", f"{uri!r} is not a registry URI; use file://PATH "
                                     "(e.g. file://.modelci/registry) or oci://HOST/NAMESPACE")
 

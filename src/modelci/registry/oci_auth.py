@@ -60,11 +60,11 @@ def parse_challenge(header: str) -> Challenge | None:
     return Challenge(scheme=scheme.lower(), params=params)
 
 
-def _mask(secret: str) -> None:
-    # Imported here: a tiny module, and only needed once credentials are actually read.
-    from ..github.actions import mask
+def _mask(value: str) -> None:
+    # The registry knows nothing of CI logs: redact masks wherever the CLI says to.
+    from ..redact import secret
 
-    mask(secret)
+    secret(value)
 
 
 def _docker_config_path() -> Path:
