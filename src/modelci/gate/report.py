@@ -170,33 +170,57 @@ def write_report(result: GateResult, folder: Path, markdown: str) -> list[str]:
 
 
 def _png_metrics(result: GateResult, path: Path) -> None:
+    """One small panel per metric (their scales differ: rmse next to r2), baseline beside candidate."""
     import matplotlib.pyplot as plt
 
     shown = [c for c in result.comparisons if c.candidate is not None]
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(shown) + 2), 3.5))
-    xs = range(len(shown))
-    if result.baseline is not None:
-        ax.bar([x - 0.2 for x in xs], [c.baseline or 0.0 for c in shown], width=0.4, label=result.baseline.ref)
-        ax.bar([x + 0.2 for x in xs], [c.candidate or 0.0 for c in shown], width=0.4, label=result.candidate.ref)
-    else:
-        ax.bar(list(xs), [c.candidate or 0.0 for c in shown], width=0.5, label=result.candidate.ref)
-    ax.set_xticks(list(xs), [c.name for c in shown])
-    ax.set_title(f"{result.model}: gate {'passed' if result.passed else 'failed'}")
-    ax.legend()
+    fig, axes = plt.subplots(1, max(1, len(shown)), figsize=(max(3.0, 2.2 * len(shown)), 3.2), squeeze=False)
+    for ax, c in zip(axes[0], shown, strict=False):
+        labels, values, colors = [], [], []
+        if result.baseline is not None and c.baseline is not None:
+            labels.append("baseline")
+            values.append(c.baseline)
+            colors.append("#8c8c8c")
+        labels.append("candidate")
+        values.append(c.candidate or 0.0)
+        colors.append("#2ca02c" if result.passed else "#d62728")
+        ax.bar(labels, values, color=colors)
+        ax.set_title(f"{c.name} {'↑' if c.greater_is_better else '↓'}", fontsize=10)
+        ax.tick_params(axis="x", labelsize=8)
+        for x, v in enumerate(values):
+            ax.annotate(f"{v:.3g}", (x, v), ha="center", va="bottom", fontsize=8)
+        ax.margins(y=0.15)
+    base = f" vs {result.baseline.ref}" if result.baseline else ""
+    fig.suptitle(f"{result.candidate.ref}{base}: gate {'passed' if result.passed else 'failed'}", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
 def _png_slices(result: GateResult, path: Path) -> None:
+    """One panel per slice rule (column, metric): baseline and candidate per value, the threshold dashed."""
     import matplotlib.pyplot as plt
 
-    pairs = [(f"{sv.column}={sv.value}\n{name}", value) for sv in result.slices
-             for name, value in sv.candidate.items() if value is not None]
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(pairs) + 2), 3.5))
-    ax.bar(range(len(pairs)), [v for _, v in pairs])
-    ax.set_xticks(range(len(pairs)), [label for label, _ in pairs])
-    ax.set_title(f"{result.model}: slices (candidate)")
+    rules = [r for r in result.rules if r.rule == "slice" and r.slice]
+    panels = list(dict.fromkeys((r.slice.split("=", 1)[0], r.metric, r.limit) for r in rules if r.slice))
+    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(max(4.0, 4.5 * len(panels)), 3.4), squeeze=False)
+    for ax, (column, metric, limit) in zip(axes[0], panels, strict=False):
+        values = [sv for sv in result.slices if sv.column == column]
+        xs = list(range(len(values)))
+        verdicts = {r.slice: r.verdict for r in rules if r.metric == metric}
+        if result.baseline is not None:
+            ax.bar([x - 0.2 for x in xs], [sv.baseline.get(metric) or 0.0 for sv in values], width=0.4,
+                   color="#8c8c8c", label="baseline")
+        colors = ["#d62728" if verdicts.get(f"{column}={sv.value}") == FAIL else "#2ca02c" for sv in values]
+        ax.bar([x + (0.2 if result.baseline is not None else 0.0) for x in xs],
+               [sv.candidate.get(metric) or 0.0 for sv in values], width=0.4, color=colors, label="candidate")
+        op, _, number = limit.partition(" ")
+        ax.axhline(float(number), linestyle="--", color="black", linewidth=1, label=f"rule {op} {number}")
+        ax.set_xticks(xs, [f"{sv.value}\n({sv.rows:,})" for sv in values], fontsize=8)
+        ax.set_title(f"{metric} by {column}", fontsize=10)
+        ax.margins(y=0.15)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"{result.candidate.ref}: slices", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
