@@ -95,44 +95,49 @@ def _label(text: str) -> str:
     return text
 
 
-def _mermaid_bars(title: str, labels: Sequence[str], series: Sequence[Sequence[float]], y_label: str,
-                  y_range: tuple[float, float] | None) -> list[str]:
+def _mermaid_chart(title: str, labels: Sequence[str], bars: Sequence[float], lines_: Sequence[Sequence[float]], *,
+                   y_label: str, y_range: tuple[float, float] | None) -> list[str]:
+    """An ``xychart-beta`` block: one bar series (the candidate) and line series (baseline, rule)."""
     axis = ", ".join(f'"{_label(label)}"' for label in labels)
-    lines = ["```mermaid", "xychart-beta", f'    title "{_label(title)}"', f"    x-axis [{axis}]"]
-    if y_range:
-        lines.append(f'    y-axis "{y_label}" {y_range[0]:g} --> {y_range[1]:g}')
-    else:
-        lines.append(f'    y-axis "{y_label}"')
-    lines += [f"    bar [{', '.join(f'{v:.4f}' for v in values)}]" for values in series]
-    return [*lines, "```", ""]
+    out = ["```mermaid", "xychart-beta", f'    title "{_label(title)}"', f"    x-axis [{axis}]"]
+    out.append(f'    y-axis "{_label(y_label)}"' + (f" {y_range[0]:g} --> {y_range[1]:g}" if y_range else ""))
+    out.append(f"    bar [{', '.join(f'{v:.4f}' for v in bars)}]")
+    out += [f"    line [{', '.join(f'{v:.4f}' for v in values)}]" for values in lines_]
+    return [*out, "```", ""]
 
 
 def _charts(result: GateResult) -> list[str]:
+    """Mermaid renders in PR comments and step summaries with no image host."""
     has_base = result.baseline is not None
-    unit = [c for c in result.comparisons if c.candidate is not None and (not has_base or c.baseline is not None)]
-    bounded = [c for c in unit if 0 <= c.candidate <= 1 and (c.baseline is None or 0 <= c.baseline <= 1)]  # type: ignore[operator]
-    lines: list[str] = []
+    shown = [c for c in result.comparisons if c.candidate is not None and (not has_base or c.baseline is not None)]
+    out: list[str] = []
+    if not shown and not result.slices:
+        return out
+    key = "Bars: candidate; line: baseline." if has_base else "Bars: candidate."
+    out += ["#### Charts", "", key, ""]
+    bounded = [c for c in shown if all(v is None or 0 <= v <= 1 for v in (c.candidate, c.baseline))]
     if bounded:
-        series = ([[c.baseline or 0.0 for c in bounded]] if has_base else []) + [[c.candidate or 0.0 for c in bounded]]
-        legend = "first bar baseline, second candidate" if has_base else "candidate"
-        lines += ["#### Charts", "", f"Metrics ({legend}):", ""]
-        lines += _mermaid_bars(f"{result.model}: metrics", [c.name for c in bounded], series, "score", (0, 1))
-    for c in unit:
-        if c in bounded:
+        base = [[c.baseline or 0.0 for c in bounded]] if has_base else []
+        out += _mermaid_chart(f"{result.model}: metrics", [c.name for c in bounded],
+                              [c.candidate or 0.0 for c in bounded], base, y_label="score", y_range=(0, 1))
+    for c in shown:
+        if c not in bounded:  # its own scale (rmse, mae, log_loss ...)
+            base = [[c.baseline or 0.0]] if has_base else []
+            out += _mermaid_chart(f"{result.model}: {c.name}", [c.name], [c.candidate or 0.0], base,
+                                  y_label=c.name, y_range=None)
+    slice_rules = [r for r in result.rules if r.rule == "slice" and r.slice]
+    for column, metric, limit in dict.fromkeys((r.slice.split("=", 1)[0], r.metric, r.limit)
+                                               for r in slice_rules if r.slice):
+        values = [sv for sv in result.slices if sv.column == column and sv.candidate.get(metric) is not None]
+        if not values:
             continue
-        series = [[c.baseline, c.candidate]] if has_base else [[c.candidate]]  # type: ignore[list-item]
-        labels = ["baseline", "candidate"] if has_base else ["candidate"]
-        lines += _mermaid_bars(f"{result.model}: {c.name}", labels, series, c.name, None)
-    for column in dict.fromkeys(sv.column for sv in result.slices):
-        metric_names = list(dict.fromkeys(r.metric for r in result.rules if r.rule == "slice"
-                                          and (r.slice or "").startswith(f"{column}=")))
-        for name in metric_names:
-            values = [sv for sv in result.slices if sv.column == column and sv.candidate.get(name) is not None]
-            if values:
-                lines += [f"Slices by {column} ({name}, candidate):", ""]
-                lines += _mermaid_bars(f"{name} by {column}", [sv.value for sv in values],
-                                       [[sv.candidate[name] or 0.0 for sv in values]], name, (0, 1))
-    return lines
+        rule_line = [float(limit.partition(" ")[2])] * len(values)
+        base = [[sv.baseline.get(metric) or 0.0 for sv in values]] if has_base else []
+        out += [f"{metric} by {column} (the flat line is the rule, {limit}):", ""]
+        out += _mermaid_chart(f"{metric} by {column}", [sv.value for sv in values],
+                              [sv.candidate[metric] or 0.0 for sv in values], [*base, rule_line],
+                              y_label=metric, y_range=(0, 1))
+    return out
 
 
 def _formulas(result: GateResult) -> list[str]:
