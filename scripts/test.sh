@@ -48,7 +48,7 @@ ruff check src tests benchmarks examples
 step "mypy"
 mypy
 step "zizmor"
-zizmor --offline --min-severity low action.yml actions/ $( [ -d workflows-examples ] && echo workflows-examples/ )
+zizmor --offline --config .github/zizmor.yml --min-severity low action.yml actions/ workflows-examples/*.yml
 
 step "pytest"
 set +e

