@@ -151,3 +151,14 @@ def test_health_answers_while_the_model_loads(trained: Trained, tmp_path: Path) 
         wait_ready(srv)
     finally:
         assert srv.stopped_cleanly(), srv.output()
+
+
+def test_several_workers_serve_the_same_model(trained: Trained, tmp_path: Path) -> None:
+    srv = start_server(str(trained.bundle), tmp_path, "--workers", "2")
+    try:
+        body = {"dataframe_split": {"columns": trained.columns, "data": trained.rows}}
+        for _ in range(6):
+            assert srv.post("/invocations", body).json() == {"predictions": trained.expected}
+        assert srv.get("/version").json()["digest"] == trained.record["artifact_digest"]
+    finally:
+        assert srv.stopped_cleanly(), srv.output()

@@ -29,6 +29,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--inline-below-ms", type=float,
                    help="run model calls that recently took less than this on the event loop instead of the "
                         "predict thread; 0: always the thread (default 20; env MODELCI_INLINE_BELOW_MS)")
+    p.add_argument("--workers", type=int,
+                   help="server processes, each loading the model (default 1; env MODELCI_WORKERS). Prefer "
+                        "more replicas: each worker has its own /metrics")
     p.add_argument("--max-body-mb", type=float, help="largest request body (default 16; env MODELCI_MAX_BODY_MB)")
     p.add_argument("--drain-timeout", type=float, metavar="SECONDS",
                    help="on SIGTERM, wait this long for in-flight requests (default 30; env MODELCI_DRAIN_TIMEOUT_S)")
@@ -51,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {
         "host": args.host, "port": args.port, "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms,
         "adaptive_wait_ms": args.adaptive_wait_ms, "inline_below_ms": args.inline_below_ms,
-        "drain_timeout_s": args.drain_timeout,
+        "drain_timeout_s": args.drain_timeout, "workers": args.workers,
         "max_body_bytes": int(args.max_body_mb * 2**20) if args.max_body_mb is not None else None,
     }
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None}).check()

@@ -61,12 +61,14 @@ class ModelApp:
     """ASGI app serving one model version."""
 
     def __init__(self, version: ModelVersion, load: Callable[[], ServedModel], settings: ServeSettings,
-                 on_fatal: Callable[[BaseException], None] | None = None) -> None:
+                 on_fatal: Callable[[BaseException], None] | None = None, *,
+                 loaded: ServedModel | None = None) -> None:
+        """``loaded``: a model already loaded and warmed up, so the app is ready from its first request."""
         self.version = version
         self._load = load
         self.settings = settings
         self.on_fatal = on_fatal
-        self.model: ServedModel | None = None
+        self.model: ServedModel | None = loaded
         self.failure: BaseException | None = None
         self._load_task: asyncio.Task[None] | None = None
         profile = (version.extra or {}).get("prediction_profile") or {}
@@ -77,6 +79,7 @@ class ModelApp:
             classification=version.task == "classification",
             edges=profile.get("edges") if profile.get("kind") == "numeric" else None,
         )
+        self.metrics.ready = loaded is not None
         self.batcher = Batcher(
             self._predict, max_batch=settings.max_batch, max_wait=settings.max_wait_ms / 1000.0,
             adaptive_wait=settings.adaptive_wait_ms / 1000.0, inline_below=settings.inline_below_ms / 1000.0,
@@ -108,7 +111,8 @@ class ModelApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self.batcher.start()
-                self._load_task = asyncio.get_running_loop().create_task(self._load_model())
+                if self.model is None:
+                    self._load_task = asyncio.get_running_loop().create_task(self._load_model())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self._load_task is not None and not self._load_task.done():

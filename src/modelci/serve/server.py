@@ -1,15 +1,23 @@
-"""Run the app on uvicorn: one process, graceful drain on SIGTERM."""
+"""Run the app on uvicorn: graceful drain on SIGTERM; one process, or ``workers`` of them."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import os
+import signal
 import sys
+from pathlib import Path
 from typing import Any
 
-from ..errors import InfrastructureError, ModelciError, UsageError
+from ..errors import InfrastructureError, IntegrityError, ModelciError, UsageError
+from ..registry import ModelVersion, sha256_file
 from .app import ModelApp
 from .loader import Located, load
 from .settings import ServeSettings
+
+_HANDOFF = "MODELCI_SERVE_WORKER_HANDOFF"
 
 
 def build_app(located: Located, settings: ServeSettings) -> ModelApp:
@@ -27,6 +35,9 @@ def serve(located: Located, settings: ServeSettings) -> None:
         raise UsageError("modelci serve needs uvicorn: pip install 'modelci[serve]'") from None
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.workers > 1:
+        _serve_workers(located, settings)
+        return
     sockets = None
     if settings.reuse_port:
         sockets, app = _reuse_port_start(located, settings)
@@ -80,4 +91,42 @@ def _reuse_port_start(located: Located, settings: ServeSettings) -> tuple[list[A
         sock.close()
         raise InfrastructureError(f"the server could not bind {settings.host}:{settings.port} with "
                                   f"SO_REUSEPORT: {exc.strerror} (a server that is not modelci's holds it?).") from None
-    return [sock], ModelApp(located.version, lambda: model, settings)
+    return [sock], ModelApp(located.version, lambda: model, settings, loaded=model)
+
+
+# -- several worker processes (--workers N) -------------------------------------------------------
+def _serve_workers(located: Located, settings: ServeSettings) -> None:
+    """uvicorn's process supervisor runs ``worker_app`` in each worker; the model travels as its record."""
+    import uvicorn
+
+    os.environ[_HANDOFF] = json.dumps({
+        "record": located.version.to_dict(), "artifact": str(located.artifact), "source": located.source,
+        "settings": dataclasses.asdict(settings),
+    }, default=str)
+    uvicorn.run(
+        "modelci.serve.server:worker_app", factory=True, workers=settings.workers, host=settings.host,
+        port=settings.port, log_level=settings.log_level, access_log=False, lifespan="on",
+        timeout_graceful_shutdown=int(settings.drain_timeout_s) or None, server_header=False, date_header=False,
+    )
+
+
+def worker_app() -> ModelApp:
+    """The app of one worker process; the artifact is verified again before it is unpickled here.
+
+    The workers share one listening socket, so a worker loads its model before it starts
+    accepting: a connection is never taken by a worker that would answer 503.
+    """
+    raw = json.loads(os.environ[_HANDOFF])
+    version = ModelVersion.from_dict(raw["record"])
+    artifact = Path(raw["artifact"])
+    digest, size = sha256_file(artifact)
+    if digest != version.artifact_digest or size != version.artifact_size:
+        raise IntegrityError(f"{artifact} changed after the server verified it (expected {version.artifact_digest}, "
+                             f"found {digest}); refusing to load it.")
+    settings = ServeSettings(**raw["settings"])
+    try:
+        model = load(Located(version, artifact, raw["source"]))
+    except Exception:
+        os.kill(os.getppid(), signal.SIGTERM)  # a worker that cannot load stops the whole server
+        raise
+    return ModelApp(version, lambda: model, settings, loaded=model)

@@ -26,6 +26,7 @@ class ServeSettings:
     # Bind with SO_REUSEPORT and load the model before listening, so a new server can start
     # on the port of a running one and take over with no gap (the local deploy target).
     reuse_port: bool = False
+    workers: int = 1  # processes, each with its own copy of the model and its own /metrics
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServeSettings:
@@ -42,11 +43,16 @@ class ServeSettings:
             drain_timeout_s=_number(env, "MODELCI_DRAIN_TIMEOUT_S", default.drain_timeout_s, float),
             log_level=(env.get("MODELCI_LOG_LEVEL") or default.log_level).lower(),
             reuse_port=(env.get("MODELCI_REUSE_PORT") or "").lower() in ("1", "true", "yes"),
+            workers=_number(env, "MODELCI_WORKERS", default.workers, int),
         )
 
     def check(self) -> ServeSettings:
         if not 0 <= self.port <= 65535:
             raise UsageError(f"port {self.port} is not a TCP port (0-65535).")
+        if self.workers < 1:
+            raise UsageError(f"workers {self.workers} must be at least 1.")
+        if self.workers > 1 and self.reuse_port:
+            raise UsageError("MODELCI_REUSE_PORT serves with one process; drop --workers (or MODELCI_WORKERS).")
         if self.max_batch < 1:
             raise UsageError(f"max batch {self.max_batch} must be at least 1 (1 turns micro-batching off).")
         waits = (self.max_wait_ms, self.adaptive_wait_ms, self.inline_below_ms, self.drain_timeout_s)
