@@ -44,7 +44,8 @@ def modelci(*argv: str, cwd: Path, env: dict[str, str] | None = None, stdin: str
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as mp:
         for var in ("MODELCI_CONFIG", "MODELCI_REGISTRY", "GITHUB_ACTIONS", "GITHUB_REF", "GITHUB_SHA",
-                    "MODELCI_REGISTRY_USERNAME", "MODELCI_REGISTRY_PASSWORD", "DOCKER_HOST"):
+                    "MODELCI_REGISTRY_USERNAME", "MODELCI_REGISTRY_PASSWORD", "DOCKER_HOST", "DOCKER_CONFIG",
+                    "GITHUB_REPOSITORY"):
             mp.delenv(var, raising=False)
         mp.setenv("GITHUB_OUTPUT", str(output))
         for key, value in (env or {}).items():
@@ -88,7 +89,7 @@ def make_project(dest: Path, example_data: Path) -> Path:
 
 def train_and_gate(project: Path, *sets: str) -> int:
     args = [a for s in sets for a in ("--set", s)]
-    trained = modelci("train", *args, cwd=project, env={"GITHUB_SHA": GIT_SHA})
+    trained = modelci("train", *args, cwd=project, env={"GITHUB_SHA": GIT_SHA, "GITHUB_REPOSITORY": "acme/churn"})
     assert trained.code == 0, trained.err
     version = int(trained.outputs["model-version"])
     gated = modelci("gate", "--candidate", f"breast-cancer:{version}", cwd=project)

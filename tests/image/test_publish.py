@@ -62,6 +62,7 @@ def test_labels_and_runtime_config(published: Published, docker_api: Any) -> Non
     assert labels["org.opencontainers.image.version"] == "1"
     assert labels["org.opencontainers.image.revision"] == GIT_SHA
     assert labels["org.opencontainers.image.created"].endswith("Z")
+    assert labels["org.opencontainers.image.source"] == "https://github.com/acme/churn"
     assert "breast-cancer" in labels["org.opencontainers.image.description"]
     assert labels["ai.modelci.model.digest"] == record["artifact_digest"]
     assert labels["ai.modelci.model.name"] == "breast-cancer" and labels["ai.modelci.model.version"] == "1"

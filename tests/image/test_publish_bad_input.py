@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from image_support import AUTH_PASSWORD, AUTH_USER, REGISTRY, make_project, modelci, registry_tags
@@ -37,6 +39,34 @@ def test_ungated_version_is_refused_and_allow_ungated_is_recorded(
     assert result["digest"] is None and allowed.outputs["image"] == "localhost:5000/modelci/breast-cancer:v1"
 
 
+def test_failed_gate_is_refused(testbed: None, tmp_path: Path, example_data: Path) -> None:
+    project = make_project(tmp_path / "failed", example_data)
+    assert modelci("train", cwd=project).code == 0
+    gated = modelci("gate", "--candidate", "breast-cancer:1", "--set", "gate.thresholds.accuracy=>= 0.9999",
+                    cwd=project)
+    assert gated.code == 1, gated.err
+    refused = modelci("publish-image", "--model", "breast-cancer:1", "--no-push", cwd=project)
+    assert refused.code == 2
+    assert "failed its latest gate run" in refused.err and "--allow-ungated" in refused.err
+
+
+def test_base_image_without_python(image_project: Path, docker_api: Any, tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        info = tarfile.TarInfo("etc/hostname")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"x\n"))
+    docker_api.import_image_from_data(archive.getvalue(), repository="modelci-tests/no-python", tag="1")
+    run = modelci("publish-image", "--model", "breast-cancer:1", "--no-push", "--base-image",
+                  "modelci-tests/no-python:1", cwd=image_project)
+    assert run.code == 2, run.err
+    assert "has no python3 on its PATH" in run.err and "python:3.11-slim" in run.err
+    assert docker_api.containers(all=True, filters={"ancestor": "modelci-tests/no-python:1"}) == []
+
+
 def test_no_docker_engine_says_how_to_start_one(image_project: Path, tmp_path: Path) -> None:
     run = modelci("publish-image", "--model", "breast-cancer:1", "--no-push", cwd=image_project,
                   env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
@@ -58,6 +88,17 @@ def test_registry_refusing_credentials_is_infrastructure_and_secret_free(
     assert f"::add-mask::{wrong}" in run.out  # masked before anything else could print it
     for text in (run.err, json.dumps(run.outputs)):
         assert wrong not in text and AUTH_PASSWORD not in text
+
+
+def test_credentials_from_the_docker_config(image_project: Path, auth_registry: str, tmp_path: Path) -> None:
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    token = base64.b64encode(f"{AUTH_USER}:{AUTH_PASSWORD}".encode()).decode()
+    (config / "config.json").write_text(json.dumps({"auths": {auth_registry: {"auth": token}}}))
+    run = modelci("publish-image", "--model", "breast-cancer:1", "--image", f"{auth_registry}/modelci-tests/cfg",
+                  "--no-smoke-test", cwd=image_project, env={"DOCKER_CONFIG": str(config)})
+    assert run.code == 0, run.err
+    assert run.outputs["digest"].startswith("sha256:")
 
 
 def test_right_credentials_from_the_environment_push(image_project: Path, auth_registry: str) -> None:

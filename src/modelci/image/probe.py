@@ -163,7 +163,12 @@ def _run_probe(client: Any, name: str) -> dict[str, Any]:
         status = client.wait(cid, timeout=120)
         out = client.logs(cid, stdout=True, stderr=True).decode("utf-8", "replace")
     except api_errors() as exc:
-        raise InfrastructureError(f"could not run the base image {name} to learn its Python: {short(exc)}") from None
+        text = short(getattr(exc, "explanation", None) or exc)
+        if "executable file not found" in text or "no such file or directory" in text:
+            raise UsageError(f"base image {name} has no python3 on its PATH ({text}). modelci images need a base "
+                             "with Python 3, pip and venv, such as python:3.11-slim (--base-image or image.base)."
+                             ) from None
+        raise InfrastructureError(f"could not run the base image {name} to learn its Python: {text}") from None
     finally:
         client.remove_container(cid, force=True)
     code = status.get("StatusCode") if isinstance(status, dict) else None
