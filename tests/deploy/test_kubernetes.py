@@ -201,3 +201,23 @@ spec:
     assert dep["spec"]["template"]["metadata"]["labels"]["team"] == "ml"
     assert result.outputs["url"] == "http://bc-api.custom.svc.cluster.local"
     assert predictions(emulator, "custom", "bc-api", deploy_project) == deploy_project.expected
+
+
+def test_the_image_comes_from_the_registry_and_the_version_from_the_image(
+        cli, deploy_project: Project, emulator: Emulator, kubeconfig: Path) -> None:
+    registry = open_registry(f"file://{deploy_project.registry}")
+    registry.record("published", registry.get_version("breast-cancer", 2), {
+        "image": IMG2, "repository": IMG2.split("@")[0], "digest": IMG2.split("@")[1], "tags": ["v2"]})
+    first = deploy(cli, deploy_project, kubeconfig, "-e", "production", "--model", "2")
+    assert first.code == 0, first.err
+    assert first.outputs["image"] == IMG2
+    assert version_served(emulator, "models", "breast-cancer") == 2
+
+    by_image = deploy(cli, deploy_project, kubeconfig, "-e", "production", "--image", IMG2)
+    assert by_image.code == 0, by_image.err
+    assert by_image.outputs["version"] == "2"
+    assert "already the stable version" in by_image.err
+
+    unknown = deploy(cli, deploy_project, kubeconfig, "-e", "production", "--image", IMG1)
+    assert unknown.code == 2
+    assert "pass --model" in unknown.err
