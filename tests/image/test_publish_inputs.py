@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from image_support import make_project, modelci
 
 from modelci.image.labels import tags_for
 from modelci.image.probe import BaseImage
@@ -67,6 +68,14 @@ def test_platform_tags_follow_the_image_libc() -> None:
     assert musl.platform_tags()[0] == "musllinux_1_2_aarch64"
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, example_data: Path) -> Path:
+    """A project with breast-cancer:1 registered (not gated: these cases fail before the gate check)."""
+    project = make_project(tmp_path_factory.mktemp("inputs") / "project", example_data)
+    assert modelci("train", cwd=project).code == 0
+    return project
+
+
 @pytest.mark.parametrize(("args", "words"), [
     pytest.param(["--tag", "bad tag!"], "is not a valid image tag", id="bad-tag"),
     pytest.param(["--tag=.dot"], "is not a valid image tag", id="tag-starting-with-dot"),
@@ -75,15 +84,15 @@ def test_platform_tags_follow_the_image_libc() -> None:
     pytest.param(["--username", "u"], "need both a user and a password", id="user-without-password"),
     pytest.param(["--smoke-timeout", "soon"], "invalid float value", id="bad-timeout"),
 ])
-def test_bad_arguments_fail_before_any_docker_work(cli: Any, image_project: Path, args: list[str],
+def test_bad_arguments_fail_before_any_docker_work(cli: Any, trained: Path, args: list[str],
                                                    words: str, tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")  # proves no engine was needed
-    run = cli("publish-image", "--model", "breast-cancer:1", *args, cwd=image_project)
+    run = cli("publish-image", "--model", "breast-cancer:1", "--allow-ungated", *args, cwd=trained)
     assert run.code == 2, run.err
     assert words in run.err
 
 
-def test_boolean_environment_must_be_a_boolean(cli: Any, image_project: Path, monkeypatch: Any) -> None:
+def test_boolean_environment_must_be_a_boolean(cli: Any, trained: Path, monkeypatch: Any) -> None:
     monkeypatch.setenv("MODELCI_PUSH", "maybe")
-    run = cli("publish-image", "--model", "breast-cancer:1", cwd=image_project)
+    run = cli("publish-image", "--model", "breast-cancer:1", cwd=trained)
     assert run.code == 2 and "MODELCI_PUSH='maybe' is not a boolean" in run.err
