@@ -34,16 +34,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--tag", dest="tags", action="append", default=env_tags, metavar="TAG",
                    help="extra tag besides v<version>, sha-<sha> and the release's semver (repeatable; "
                         "env MODELCI_TAGS, one per line)")
-    p.add_argument("--no-push", dest="push", action="store_false", default=_env_bool("MODELCI_PUSH", True),
+    p.add_argument("--no-push", dest="push", action="store_false", default=None,
                    help="build and smoke-test only (env MODELCI_PUSH=false)")
     p.add_argument("--base-image", default=os.environ.get("MODELCI_BASE_IMAGE") or None, metavar="IMAGE",
                    help="base image with Python 3, pip and venv (default: image.base, else python:3.11-slim; "
                         "env MODELCI_BASE_IMAGE)")
-    p.add_argument("--allow-ungated", action="store_true", default=_env_bool("MODELCI_ALLOW_UNGATED", False),
+    p.add_argument("--allow-ungated", action="store_const", const=True, default=None,
                    help="emergencies only: publish a version that did not pass the gate; recorded in the "
                         "published event and the ai.modelci.gate label (env MODELCI_ALLOW_UNGATED=true)")
-    p.add_argument("--no-smoke-test", dest="smoke_test", action="store_false",
-                   default=_env_bool("MODELCI_SMOKE_TEST", True),
+    p.add_argument("--no-smoke-test", dest="smoke_test", action="store_false", default=None,
                    help="skip running the image before the push (env MODELCI_SMOKE_TEST=false)")
     p.add_argument("--smoke-timeout", type=float, default=120.0, metavar="SECONDS",
                    help="how long the smoke test waits for /readyz (default 120)")
@@ -56,7 +55,10 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def _env_bool(name: str, default: bool) -> bool:
+def _flag(value: bool | None, name: str, default: bool) -> bool:
+    """The command-line flag when given, else the environment variable, else ``default``."""
+    if value is not None:
+        return value
     raw = os.environ.get(name, "").strip().lower()
     if not raw:
         return default
@@ -92,8 +94,9 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args, required=False)
     registry = open_registry(args, config)
     request = PublishRequest(
-        model=args.model, repository=args.image, tags=tuple(args.tags), push=args.push, base_image=args.base_image,
-        allow_ungated=args.allow_ungated, smoke_test=args.smoke_test, credentials=credentials,
+        model=args.model, repository=args.image, tags=tuple(args.tags), push=_flag(args.push, "MODELCI_PUSH", True),
+        base_image=args.base_image, allow_ungated=_flag(args.allow_ungated, "MODELCI_ALLOW_UNGATED", False),
+        smoke_test=_flag(args.smoke_test, "MODELCI_SMOKE_TEST", True), credentials=credentials,
         smoke_timeout_s=args.smoke_timeout,
     )
     with gha.group(f"modelci publish-image {args.model}"):
