@@ -84,6 +84,7 @@ class EnvironmentSpec:
     manifest: Path | None = None
     timeout_s: float = 600.0
     url: str | None = None
+    traffic_rps: float = 0.0  # synthetic requests/s replayed from the holdout while verifying
 
 
 @dataclass(frozen=True)

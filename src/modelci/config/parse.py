@@ -198,6 +198,7 @@ def _environments(top: Section, base_dir: Path) -> dict[str, EnvironmentSpec]:
             manifest=base_dir / manifest if manifest else None,
             timeout_s=timeout_s,
             url=sec.string("url", None),
+            traffic_rps=float(sec.number("traffic", 0.0, minimum=0.0, maximum=1000.0)),
         )
         sec.finish()
         out[str(name)] = env
