@@ -21,6 +21,7 @@ from image_support import (
     Published,
     make_project,
     modelci,
+    package_digest,
     service,
     train_and_gate,
 )
@@ -59,7 +60,9 @@ def image_project(testbed: None, tmp_path_factory: pytest.TempPathFactory, examp
 def published(image_project: Path) -> Published:
     """breast-cancer:1, gated, built, smoke-tested and pushed to the open registry, as for a v1.2.3 release."""
     repository = f"{REGISTRY}/modelci-tests/bc-{uuid.uuid4().hex[:10]}"
+    source = package_digest()
     run = modelci("publish-image", "--model", "breast-cancer:1", "--image", repository, "--tag", "candidate",
                   "--json", cwd=image_project, env={"GITHUB_REF": "refs/tags/v1.2.3"})
     assert run.code == 0, run.err
-    return Published(image_project, repository, run, run.json())
+    # the modelci source is copied into the image; in a shared working tree it may change mid-build
+    return Published(image_project, repository, run, run.json(), source if package_digest() == source else "")

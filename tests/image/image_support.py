@@ -103,6 +103,20 @@ class Published:
     repository: str
     run: Run
     result: dict[str, Any]
+    modelci_source: str  # package_digest() around the build
+
+
+def package_digest() -> str:
+    """The running modelci package's source, hashed: what the image's modelci layer is built from."""
+    import hashlib
+
+    import modelci
+
+    folder = Path(modelci.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def manifest(repository: str, reference: str) -> dict[str, Any]:
