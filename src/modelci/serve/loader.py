@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -91,5 +92,17 @@ def load(located: Located) -> ServedModel:
     model = ServedModel(version, estimator)
     loaded = time.perf_counter() - start
     warm = model.warm_up()
+    _freeze_heap()
     log.info("loaded %s from %s in %.2fs, warmed up in %.3fs", version.ref, located.source, loaded, warm)
     return model
+
+
+def _freeze_heap() -> None:
+    """Move everything alive now (modules, the model) out of the garbage collector's reach.
+
+    Without this, each full collection walks the whole heap of numpy, pandas, scipy and
+    scikit-learn: measured here at 75-130 ms per pause under load, three times in 8 s
+    of traffic, which alone sets the p99. Only objects made afterwards are scanned.
+    """
+    gc.collect()
+    gc.freeze()
