@@ -5,6 +5,7 @@
     /api/v1/namespaces/{ns}/services[/{name}]                 GET list, POST, GET, PUT, PATCH, DELETE
     /api/v1/namespaces/{ns}/services/{name}[:{port}]/proxy/{path}   any method, to a ready pod
     /api/v1/namespaces/{ns}/pods[/{name}]                     GET list, GET, DELETE
+    /api/v1/namespaces/{ns}/pods/{name}[:{port}]/proxy/{path}       any method, to that pod
     /apis/coordination.k8s.io/v1/namespaces/{ns}/leases[/{name}]  GET, POST, PUT, PATCH, DELETE
 
 PATCH accepts application/strategic-merge-patch+json and application/merge-patch+json.
@@ -120,6 +121,30 @@ class Emulator:
         finally:
             conn.close()
 
+    def _pod_proxy(self, ns: str, pod: str, method: str, path: str, body: bytes,
+                   headers: dict[str, str]) -> tuple[int, bytes, str]:
+        """``pods/{name}[:{port}]/proxy/{path}``: straight to that pod's process (any declared port)."""
+        name = pod.split(":", maxsplit=1)[0]
+        with self.store.lock:
+            self.store.get("pods", ns, name)  # 404 Status when there is no such pod
+            runtime = self.controller.runtimes.get((ns, name))
+        if runtime is None or runtime.proc is None or not runtime.port:
+            raise ApiError(503, "ServiceUnavailable", f'pod "{name}" has no running container')
+        return self._forward(runtime.port, method, path, body, headers)
+
+    def _forward(self, port: int, method: str, path: str, body: bytes,
+                 headers: dict[str, str]) -> tuple[int, bytes, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request(method, path or "/", body=body or None,
+                         headers={k: v for k, v in headers.items() if k.lower() in ("content-type", "accept")})
+            resp = conn.getresponse()
+            return resp.status, resp.read(), resp.getheader("Content-Type") or "application/octet-stream"
+        except OSError as exc:
+            raise ApiError(503, "ServiceUnavailable", f"error trying to reach the pod: {exc}") from None
+        finally:
+            conn.close()
+
     # -- HTTP --------------------------------------------------------------------------
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         emulator = self
@@ -164,7 +189,7 @@ class Emulator:
                 verb = VERBS[self.command]
                 if self.command == "GET" and name is None:
                     verb = "list"
-                resource = kind if sub != "proxy" else "services/proxy"
+                resource = kind if sub != "proxy" else f"{kind}/proxy"
                 if (verb, resource) in emulator.denied:
                     group = GROUPS[kind]
                     raise ApiError(403, "Forbidden", f'{resource}{"." + group if group else ""}'
@@ -173,7 +198,8 @@ class Emulator:
                                    f'"{group}" in the namespace "{ns}"')
                 if sub == "proxy":
                     rest = (m["rest"] or "/") + (f"?{query_text}" if query_text else "")
-                    status, data, ctype = emulator._proxy(ns, name, self.command, rest, raw, dict(self.headers))
+                    proxy = emulator._pod_proxy if kind == "pods" else emulator._proxy
+                    status, data, ctype = proxy(ns, name, self.command, rest, raw, dict(self.headers))
                     self._send(status, data, ctype)
                     return
                 store = emulator.store

@@ -19,7 +19,8 @@ from ..github import actions as gha
 from .common import Parser
 
 Handler = Callable[[argparse.Namespace], int]
-COMMANDS = ("train_cmd", "gate_cmd", "registry_cmd", "serve_cmd", "metrics_cmd", "deploy_cmd", "publish_cmd")
+COMMANDS = ("train_cmd", "gate_cmd", "registry_cmd", "serve_cmd", "metrics_cmd", "deploy_cmd", "publish_cmd",
+            "verify_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -52,6 +52,12 @@ def to_markdown(outcome: VerifyOutcome) -> str:
         lines += [f"> - {r}" for r in outcome.reasons]
         lines += [f"> - done: {a}" for a in outcome.actions]
         lines.append("")
+    elif not outcome.healthy and outcome.actions:
+        lines += ["> [!CAUTION]", f"> **Verification failed and the rollback did not complete.** "
+                  f"`{outcome.model}:{outcome.version}` may still serve in {outcome.environment}:"]
+        lines += [f"> - {r}" for r in outcome.reasons]
+        lines += [f"> - {a}" for a in outcome.actions]
+        lines.append("")
     elif not outcome.healthy:
         lines += ["> [!WARNING]", "> Verification failed and rollback was off; nothing was changed:"]
         lines += [f"> - {r}" for r in outcome.reasons]
