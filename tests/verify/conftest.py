@@ -7,7 +7,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import sys
 import threading
 import time
@@ -18,24 +17,12 @@ from typing import Any
 
 import pytest
 import yaml
+from verify_support import VERSIONS, image
 
 from k8s_emulator import Emulator
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE = HERE.parents[1] / "examples" / "breast-cancer"
-REPO = "localhost:5000/modelci/breast-cancer"
-# version -> what it is; 1 and 2 are good, the others misbehave on single-row traffic
-VERSIONS = {1: "good", 2: "good", 3: "error", 4: "slow", 5: "drift"}
-
-
-def image(version: int) -> str:
-    return f"{REPO}@sha256:{str(version) * 64}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
