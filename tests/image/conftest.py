@@ -18,6 +18,7 @@ from image_support import (
     AUTH_REGISTRY,
     AUTH_USER,
     REGISTRY,
+    TEST_PREFIXES,
     Published,
     make_project,
     modelci,
@@ -28,11 +29,22 @@ from image_support import (
 
 
 @pytest.fixture(scope="session")
-def testbed() -> None:
-    """Docker engine, the open registry on 127.0.0.1:5000 and the local python:3.11-slim."""
+def testbed() -> Iterator[None]:
+    """Docker engine, the open registry on 127.0.0.1:5000 and the local python:3.11-slim.
+
+    Afterwards the local tags the tests made are removed (their layers stay as build cache).
+    """
     service("docker.sh")
     service("oci-registry.sh")
     service("base-image.sh")
+    yield
+    import docker
+
+    with docker.APIClient(version="auto") as client:
+        for image in client.images():
+            for name in [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]:
+                if any(name.startswith(prefix) for prefix in TEST_PREFIXES):
+                    client.remove_image(name, noprune=True)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ SERVICES = ROOT / "scripts" / "services"
 EXAMPLE = ROOT / "examples" / "breast-cancer"
 REGISTRY = "127.0.0.1:5000"
 AUTH_REGISTRY = "127.0.0.1:5001"
+TEST_PREFIXES = (f"{REGISTRY}/modelci-tests/", f"{AUTH_REGISTRY}/modelci-tests/", "modelci-tests/")
 AUTH_USER, AUTH_PASSWORD = "modelci-user", "pw-Xq7-never-printed"
 GIT_SHA = "0123456789abcdef0123456789abcdef01234567"
 

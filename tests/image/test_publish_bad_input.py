@@ -31,12 +31,12 @@ def test_ungated_version_is_refused_and_allow_ungated_is_recorded(
     assert refused.outputs == {}
 
     allowed = modelci("publish-image", "--model", "breast-cancer:1", "--no-push", "--no-smoke-test",
-                      "--allow-ungated", "--json", cwd=project)
+                      "--allow-ungated", "--image", "modelci-tests/ungated", "--json", cwd=project)
     assert allowed.code == 0, allowed.err
     result = allowed.json()
     assert result["gate"] == "never-gated" and result["labels"]["ai.modelci.gate"] == "never-gated"
     assert "without passing the gate" in allowed.err
-    assert result["digest"] is None and allowed.outputs["image"] == "localhost:5000/modelci/breast-cancer:v1"
+    assert result["digest"] is None and allowed.outputs["image"] == "modelci-tests/ungated:v1"
 
 
 def test_failed_gate_is_refused(testbed: None, tmp_path: Path, example_data: Path) -> None:
