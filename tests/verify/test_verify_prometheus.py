@@ -71,7 +71,7 @@ def test_prometheus_backed_window_rolls_back_a_5xx_version(cli, project: Path, p
                            "--duration", "5s", "--report", str(tmp_path / "report"))
         assert verified.code == 1, verified.err
         assert f"from Prometheus at {url}" in verified.err
-        assert "error_rate = 1 " in verified.err
+        assert "breaks error_rate < 0.05" in verified.err
         assert verified.outputs["rolled-back"] == "true"
         registry = open_registry(f"file://{project / '.modelci' / 'registry'}")
         assert registry.alias_version(MODEL, "production") == 1
