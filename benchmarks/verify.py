@@ -178,7 +178,8 @@ def bench_emulator(config_path: Path, bundles: dict[int, Path], *, rows: list[li
             return em.proxy("prod", "breast-cancer:80", "POST", "/invocations", body,
                             {"Content-Type": "application/json"})[0]
 
-        return [one_round(config_path, "prod", send, rows=rows, columns=columns, deploy_extra={"kubeconfig": kubeconfig})
+        extra = {"kubeconfig": kubeconfig}
+        return [one_round(config_path, "prod", send, rows=rows, columns=columns, deploy_extra=extra)
                 for _ in range(rounds)]
     finally:
         em.stop()
@@ -212,9 +213,9 @@ def main() -> None:
                 lines.append(summarize("local", bench_local(config_path, rows, columns, args.rounds)))
             if "emulator" in targets:
                 (root / "emulator").mkdir()
-                lines.append(summarize("kubernetes emulator (rolling)",
-                                       bench_emulator(config_path, bundles, rows=rows, columns=columns, rounds=args.rounds,
-                                                      logs=root / "emulator")))
+                runs = bench_emulator(config_path, bundles, rows=rows, columns=columns, rounds=args.rounds,
+                                      logs=root / "emulator")
+                lines.append(summarize("kubernetes emulator (rolling)", runs))
         finally:
             os.chdir(old)
     print("interval 2 s, failure_limit 1; goal: detect <= interval + 2 s, restore <= 10 s")
