@@ -7,6 +7,7 @@ the tests share that image. Every call goes through ``modelci.cli.main`` in-proc
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,12 +40,14 @@ def testbed() -> Iterator[None]:
     service("base-image.sh")
     yield
     import docker
+    from docker.errors import NotFound
 
     with docker.APIClient(version="auto") as client:
         for image in client.images():
             for name in [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]:
                 if any(name.startswith(prefix) for prefix in TEST_PREFIXES):
-                    client.remove_image(name, noprune=True)
+                    with contextlib.suppress(NotFound):  # gone with its last tag
+                        client.remove_image(name, noprune=True)
 
 
 @pytest.fixture(scope="session")
