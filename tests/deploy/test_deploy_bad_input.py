@@ -38,7 +38,7 @@ def test_missing_or_broken_kubeconfig(cli, deploy_project: Project, tmp_path: Pa
 
 
 def test_unreachable_cluster_is_exit_3_after_retries(cli, deploy_project: Project, tmp_path: Path) -> None:
-    from conftest import free_port
+    from k8s_emulator.controller import free_port
 
     path = tmp_path / "kubeconfig"
     path.write_text(f"""\
