@@ -30,16 +30,28 @@ if [[ -n "$extras" && ! "$extras" =~ ^[a-z0-9,_-]+$ ]]; then
 fi
 command -v "$python" >/dev/null 2>&1 || die "no Python interpreter '${python}' on PATH; pass python-version to the setup action."
 
+# The stamp names this checkout (a digest of its sources) and the extras already in the venv:
+# a later action of the same job asking for the same or fewer extras installs nothing.
 stamp="${venv}/.modelci-stamp"
-want="$(cat "${root}/pyproject.toml" "${root}"/src/modelci/__init__.py | sha256sum | cut -c1-16) [${extras}] $("$python" -c 'import sys; print(sys.version.split()[0])')"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  "$python" -m venv "$venv" || die "could not create a virtual environment at ${venv} (is python3-venv installed?)" 3
+source_id="$(cd "${root}" && find pyproject.toml src -type f -name '*.py' -o -name pyproject.toml | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16) $("$python" -c 'import sys; print(sys.version.split()[0])')"
+installed=""
+if [ -f "$stamp" ] && [ "$(head -n1 "$stamp")" = "$source_id" ]; then
+  installed="$(sed -n 2p "$stamp")"
+fi
+missing=""
+for extra in ${extras//,/ }; do
+  case ",${installed}," in *",${extra},"*) ;; *) missing="${missing},${extra}" ;; esac
+done
+if [ ! -f "$stamp" ] || [ "$(head -n1 "$stamp")" != "$source_id" ] || [ -n "$missing" ]; then
+  [ -x "${venv}/bin/python" ] || "$python" -m venv "$venv" \
+    || die "could not create a virtual environment at ${venv} (is python3-venv installed?)" 3
+  extras="$(printf '%s' "${installed}${missing}" | sed 's/^,//')"
   spec="${root}"
   [ -n "$extras" ] && spec="${root}[${extras}]"
   # shellcheck disable=SC2086 # MODELCI_PIP_ARGS is a list of arguments on purpose
   "${venv}/bin/python" -m pip install --disable-pip-version-check --quiet ${MODELCI_PIP_ARGS:-} "$spec" \
     || die "pip could not install modelci from ${root}; see the log above." 3
-  printf '%s' "$want" >"$stamp"
+  printf '%s\n%s\n' "$source_id" "$extras" >"$stamp"
 fi
 
 export MODELCI_BIN="${venv}/bin/modelci"

@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 SETUP_PYTHON = "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065"
 CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
+# One venv for every act run of this test session: the first run's setup step installs
+# modelci through the real action script; later runs find its stamp and install nothing,
+# as later actions of one job do on GitHub. A new session (new code) gets a new venv.
+SHARED_VENV = Path(tempfile.mkdtemp(prefix="modelci-act-")) / "venv"
 _SHIPPED = ("action.yml", "actions", "scripts", "src", "pyproject.toml", "README.md", "LICENSE")
 
 
@@ -112,7 +117,7 @@ def run_workflow(repo: Path, workflow: str, *, event: str = "push", payload: dic
         event_file = work / f"{event}.json"
         event_file.write_text(json.dumps(payload))
         cmd += ["-e", str(event_file)]
-    for key, value in (env or {}).items():
+    for key, value in {"MODELCI_VENV": str(SHARED_VENV), **(env or {})}.items():
         cmd += ["--env", f"{key}={value}"]
     for key, value in (secrets or {}).items():
         cmd += ["-s", f"{key}={value}"]
