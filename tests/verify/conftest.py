@@ -57,7 +57,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, example_data: Path) -> Tra
         "preview": {"target": "kubernetes", "namespace": "preview", "replicas": 1, "strategy": "blue-green",
                     "timeout": "60s"},
     }
-    data["verify"] = {"smoke": "input_example", "duration": "4s", "interval": "0.5s", "failure_limit": 1,
+    data["verify"] = {"smoke": "input_example", "duration": "3s", "interval": "0.5s", "failure_limit": 1,
                       "slo": {"error_rate": "< 0.05", "latency_p95_ms": "< 150"}, "drift": {"psi": "< 0.2"}}
     (path / "modelci.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     bundles = {}

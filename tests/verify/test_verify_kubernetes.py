@@ -91,6 +91,9 @@ def test_canary_that_breaks_the_latency_slo_is_removed(kube, traffic) -> None:
         result = live.verify()
     assert result.code == 1, result.err
     assert "latency_p95_ms = " in result.err
+    assert "canary vs stable pods (breast-cancer:1) over the window" in result.err
+    stable = live.events("verified")[-1].data["stable"]
+    assert stable["requests"] > 0 and stable["error_rate"] == 0.0
     assert live.em.get("deployments", "live", f"{MODEL}-canary") is None
     assert live.served() == {1}
     assert live.alias("live") == 1

@@ -28,6 +28,7 @@ from ..deploy.types import Progress
 from ..errors import InfrastructureError, ModelciError, UsageError
 from ..registry import ModelVersion, Registry
 from ..registry.records import utcnow
+from .compare import Baseline, Recording
 from .report import VerifyOutcome
 from .smoke import SmokeResult, run_smoke
 from .sources import FigureSource
@@ -142,18 +143,33 @@ def _verify(config: Config, registry: Registry, request: VerifyRequest, progress
         for check in smoke.checks:
             progress(f"smoke {check.name}: {'pass' if check.passed else 'FAIL'} ({check.detail})")
         window = None
+        notes: list[str] = []
+        stable: dict[str, object] | None = None
         if smoke.passed and spec.duration_s > 0:
-            source = _source(prometheus, version, target)
+            source = Recording(_source(prometheus, version, target))
             progress(f"monitoring {version.ref} for {spec.duration_s:g}s every {spec.interval_s:g}s from "
                      f"{source.describe()} (failure limit {spec.failure_limit})")
-            window = run_window(source, spec, version.extra.get("prediction_profile"),
-                                on_interval=lambda iv: progress(_describe(iv)))
+            baseline = _baseline(target, serving)
+
+            def on_interval(interval: Interval) -> None:
+                progress(_describe(interval))
+                if baseline is not None:
+                    baseline.tick()
+
+            if baseline is not None:
+                baseline.start()
+            window = run_window(source, spec, version.extra.get("prediction_profile"), on_interval=on_interval)
+            if baseline is not None:
+                notes.append(baseline.line(source.total))
+                progress(notes[-1])
+                stable = baseline.figures()
         outcome = VerifyOutcome(model=version.name, version=version.version, environment=env.name,
-                                smoke=smoke, window=window)
+                                smoke=smoke, window=window, actions=tuple(notes))
         detected_at = utcnow()
-        registry.record("verified", version, _verified_data(outcome, serving, prometheus))
+        registry.record("verified", version, {**_verified_data(outcome, serving, prometheus), "stable": stable})
         if outcome.healthy:
-            return dataclasses.replace(outcome, actions=tuple(_promote(config, registry, version, serving, env.name)))
+            promoted = _promote(config, registry, version, serving, env.name)
+            return dataclasses.replace(outcome, actions=(*notes, *promoted))
         progress(f"{version.ref} is UNHEALTHY: " + "; ".join(outcome.reasons))
         if not request.rollback:
             return outcome
@@ -169,9 +185,16 @@ def _verify(config: Config, registry: Registry, request: VerifyRequest, progress
             raise RollbackFailed(f"{version.ref} failed verification in {env.name} ({'; '.join(outcome.reasons)}) "
                                  f"and the rollback failed: {exc}", outcome) from None
         return dataclasses.replace(outcome, rolled_back=True, restored_version=serving.previous,
-                                   actions=tuple(actions))
+                                   actions=(*notes, *actions))
     finally:
         target.close()
+
+
+def _baseline(target: Target, serving: Serving) -> Baseline | None:
+    probe = target.stable_probe()
+    if probe is None:
+        return None
+    return Baseline(probe, f"{serving.model}:{serving.previous}")
 
 
 def _source(prometheus: str, version: ModelVersion, target: Target) -> FigureSource:
