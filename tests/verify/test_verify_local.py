@@ -105,6 +105,11 @@ def test_a_bad_version_is_rolled_back(local: Local, traffic, version: int, check
     assert rolled.data["environment"] == "production" and rolled.data["restored_version"] == 1
     assert rolled.data["detected_at"] <= rolled.data["restored_at"]
     assert "[!CAUTION]" in result.summary and "Rolled back." in result.summary
+    metrics = local.run("metrics", "--format", "json")  # the DORA figures read these events
+    assert metrics.code == 0, metrics.err
+    production = json.loads(metrics.out)[0]["environments"]["production"]
+    assert (production["rollbacks"], production["verifications"]) == (1, {"passed": 0, "total": 1})
+    assert production["time_to_restore_s"]["count"] == 1
 
 
 def test_no_rollback_only_reports(local: Local, traffic) -> None:
