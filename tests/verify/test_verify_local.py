@@ -110,6 +110,8 @@ def test_a_bad_version_is_rolled_back(local: Local, traffic, version: int, check
     production = json.loads(metrics.out)[0]["environments"]["production"]
     assert (production["rollbacks"], production["verifications"]) == (1, {"passed": 0, "total": 1})
     assert production["time_to_restore_s"]["count"] == 1
+    back = local.run("rollback", "-e", "production")  # 'previous' is now the bad version
+    assert back.code == 2 and "will not bring it back by default" in back.err and "--to REF" in back.err
 
 
 def test_no_rollback_only_reports(local: Local, traffic) -> None:

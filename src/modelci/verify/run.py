@@ -307,6 +307,7 @@ def rollback(config: Config, registry: Registry, request: VerifyRequest, progres
             raise RollbackFailed(f"{env.name} serves {bad.ref} and has no previous version to roll back to.")
         else:
             to = serving.previous
+            _refuse_a_rolled_back(registry, env.name, bad.name, to)
         if to == serving.version:
             raise UsageError(f"{env.name} already serves {bad.ref}; nothing to roll back.")
         detected_at = utcnow()
@@ -318,6 +319,18 @@ def rollback(config: Config, registry: Registry, request: VerifyRequest, progres
                                actions=tuple(actions))
     finally:
         target.close()
+
+
+def _refuse_a_rolled_back(registry: Registry, env: str, model: str, version: int) -> None:
+    """The default target of a manual rollback must not be a version already rolled back from ``env``
+    (right after an automatic rollback, the 'previous' version is the bad one)."""
+    history = [e for e in registry.events(model) if e.version == version and e.kind in ("deployed", "rolled_back")
+               and isinstance(e.data, dict) and e.data.get("environment") == env]
+    if history and history[-1].kind == "rolled_back":
+        reasons = "; ".join(history[-1].data.get("reasons") or []) or "no reason recorded"
+        raise UsageError(f"the previous version of {env}, {model}:{version}, was rolled back from it at "
+                         f"{history[-1].at} ({reasons}); modelci will not bring it back by default. Pass --to REF "
+                         "to choose the version to restore.")
 
 
 def write_report(outcome: VerifyOutcome, folder: Path) -> Path:

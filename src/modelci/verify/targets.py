@@ -142,23 +142,22 @@ class KubeTarget:
         self.stable: dict[str, Any] | None = None
         self.other: dict[str, Any] | None = None
         dep: dict[str, Any] | None = None
-        if self.strategy == "canary":
+        # What the cluster holds decides (a deploy may have overridden the environment's strategy).
+        svc = self.cluster.get("service", self.namespace, self.service)
+        color = ((svc or {}).get("spec", {}).get("selector") or {}).get(LABEL_COLOR)
+        canary = None if color else self.cluster.get("deployment", self.namespace, f"{self.name}-canary")
+        if color:
+            self.strategy = "blue-green"
+            dep = self.cluster.get("deployment", self.namespace, f"{self.name}-{color}")
+            other = "green" if color == "blue" else "blue"
+            self.color, self.other_color = str(color), other
+            self.other = self.cluster.get("deployment", self.namespace, f"{self.name}-{other}")
+        elif canary is not None:
+            self.strategy, self.phase, dep = "canary", "canary", canary
             self.stable = self.cluster.get("deployment", self.namespace, self.name)
-            dep = self.cluster.get("deployment", self.namespace, f"{self.name}-canary")
-            if dep is not None:
-                self.phase = "canary"
-            else:
-                dep = self.stable
-        elif self.strategy == "blue-green":
-            svc = self.cluster.get("service", self.namespace, self.service)
-            color = ((svc or {}).get("spec", {}).get("selector") or {}).get(LABEL_COLOR)
-            if color:
-                dep = self.cluster.get("deployment", self.namespace, f"{self.name}-{color}")
-                other = "green" if color == "blue" else "blue"
-                self.color, self.other_color = str(color), other
-                self.other = self.cluster.get("deployment", self.namespace, f"{self.name}-{other}")
         else:
             dep = self.cluster.get("deployment", self.namespace, self.name)
+            self.stable = dep
         if dep is None:
             self.cluster.close()
             raise never_deployed(env, f"no Deployment of {self.name} in namespace {self.namespace} at "
