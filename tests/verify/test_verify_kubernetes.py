@@ -141,3 +141,19 @@ def test_prometheus_unreachable_is_exit_3_without_rollback(kube, project: Path) 
     assert "does not roll back on missing data" in result.err
     assert prod.served() == {1}
     assert prod.events("rolled_back") == []
+
+
+def test_rollback_by_hand_on_a_rolling_deployment(kube) -> None:
+    prod = kube("prod", "prod")
+    prod.deploy(1)
+    prod.deploy(2)
+    result = prod.run("rollback")
+    assert result.code == 0, result.err
+    assert result.outputs["version"] == "1" and result.outputs["previous-version"] == "2"
+    assert prod.served() == {1}
+    assert prod.alias("prod") == 1
+    rolled = prod.events("rolled_back")[-1]
+    assert (rolled.version, rolled.data["trigger"]) == (2, "manual")
+    unknown = prod.run("rollback", "--to", "4")
+    assert unknown.code == 3 and "no ReplicaSet of that version" in unknown.err
+    assert prod.served() == {1}
