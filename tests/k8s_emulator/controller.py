@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,9 +136,11 @@ def _int_or_percent(value: Any, total: int, *, round_up: bool) -> int:
 
 
 class Controller:
-    def __init__(self, store: Store, catalogue: dict[str, list[str]], logs: Path) -> None:
+    def __init__(self, store: Store, catalogue: dict[str, list[str]], logs: Path,
+                 resolver: Callable[[str], list[str] | None] | None = None) -> None:
         self.store = store
         self.catalogue = catalogue
+        self.resolver = resolver
         self.logs = logs
         self.runtimes: dict[tuple[str, str], PodRuntime] = {}
         self.progress: dict[tuple[str, str], tuple[str, float]] = {}  # deployment -> (signature, when)
@@ -282,10 +285,16 @@ class Controller:
         probe = ((container.get("readinessProbe") or {}).get("httpGet") or {}).get("path")
         env = {e["name"]: str(e.get("value", "")) for e in container.get("env") or [] if "name" in e}
         runtime = PodRuntime(name=name, namespace=ns, container=container["name"], image=container["image"],
-                             argv=self.catalogue.get(container["image"]), env=env, ready_path=probe,
+                             argv=self._argv(container["image"]), env=env, ready_path=probe,
                              log=self.logs / f"{ns}-{name}.log")
         runtime.start()
         self.runtimes[(ns, name)] = runtime
+
+    def _argv(self, image: str) -> list[str] | None:
+        argv = self.catalogue.get(image)
+        if argv is None and self.resolver is not None:
+            argv = self.resolver(image)
+        return argv
 
     # -- status ----------------------------------------------------------------------
     def _write_statuses(self) -> None:

@@ -21,6 +21,7 @@ import json
 import re
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,12 +47,13 @@ class Seen:
 class Emulator:
     """Start with ``Emulator(catalogue).start()``; ``kubeconfig(path)`` writes a kubeconfig for it."""
 
-    def __init__(self, catalogue: dict[str, list[str]] | None = None, logs: Path | None = None) -> None:
+    def __init__(self, catalogue: dict[str, list[str]] | None = None, logs: Path | None = None,
+                 resolver: Callable[[str], list[str] | None] | None = None) -> None:
         self.store = Store()
         self.catalogue: dict[str, list[str]] = dict(catalogue or {})
         self._tmp = None if logs else tempfile.TemporaryDirectory(prefix="k8s-emulator-")
         self.logs = logs or Path(self._tmp.name)  # type: ignore[union-attr]
-        self.controller = Controller(self.store, self.catalogue, self.logs)
+        self.controller = Controller(self.store, self.catalogue, self.logs, resolver)
         self.requests: list[Seen] = []
         self.denied: set[tuple[str, str]] = set()
         self.user = "system:serviceaccount:ci:deployer"

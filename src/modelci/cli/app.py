@@ -20,7 +20,7 @@ from .common import Parser
 
 Handler = Callable[[argparse.Namespace], int]
 COMMANDS = ("train_cmd", "gate_cmd", "registry_cmd", "serve_cmd", "metrics_cmd", "deploy_cmd", "publish_cmd",
-            "verify_cmd")
+            "verify_cmd", "run_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -124,8 +124,10 @@ def run_gate(config: Config, registry: Registry, request: GateRequest) -> GateRe
     if baseline is not None:
         scorers.append(_scorer("baseline", registry, baseline))
     slice_columns = list(dict.fromkeys(s.column for s in spec.slices))
+    # Single-row latency costs hundreds of predict calls per model: measure it only for a budget.
+    latency_calls = request.latency_calls if spec.budgets.latency_p95_ms is not None else 0
     scored = score_holdout(config.data.test, config.data.target, config.model.task, scorers, slice_columns,
-                           chunk_rows=request.chunk_rows, latency_calls=request.latency_calls)
+                           chunk_rows=request.chunk_rows, latency_calls=latency_calls)
     alpha = spec.significance if spec.significance is not None else 0.05
     names = list(dict.fromkeys([*spec.metrics, *(r.metric for r in rules.slices)]))
     comparisons = tuple(_compare(n, scored, baseline is not None, alpha, request) for n in names)

@@ -33,6 +33,7 @@ from .report import VerifyOutcome
 from .smoke import SmokeResult, run_smoke
 from .sources import FigureSource
 from .targets import Serving, Target
+from .traffic import Replay, holdout_bodies
 from .window import Interval, run_window
 
 CHAMPION = "champion"
@@ -158,7 +159,15 @@ def _verify(config: Config, registry: Registry, request: VerifyRequest, progress
 
             if baseline is not None:
                 baseline.start()
-            window = run_window(source, spec, version.extra.get("prediction_profile"), on_interval=on_interval)
+            replay = _replay(config, env, version, target, progress)
+            try:
+                window = run_window(source, spec, version.extra.get("prediction_profile"), on_interval=on_interval)
+            finally:
+                if replay is not None:
+                    replay.stop()
+                    notes.append(f"synthetic traffic: {replay.sent} holdout rows replayed at {env.traffic_rps:g}/s "
+                                 f"({replay.failed} failed)")
+                    progress(notes[-1])
             if baseline is not None:
                 notes.append(baseline.line(source.total))
                 progress(notes[-1])
@@ -188,6 +197,20 @@ def _verify(config: Config, registry: Registry, request: VerifyRequest, progress
                                    actions=(*notes, *actions))
     finally:
         target.close()
+
+
+def _replay(config: Config, env: EnvironmentSpec, version: ModelVersion, target: Target,
+            progress: Progress) -> Replay | None:
+    """Holdout rows replayed during the window when the environment asks for synthetic traffic."""
+    if env.traffic_rps <= 0:
+        return None
+    try:
+        bodies = holdout_bodies(config.data.test, version)
+    except (OSError, ValueError, KeyError) as exc:
+        raise UsageError(f"environments.{env.name}.traffic: cannot read holdout rows from {config.data.test}: "
+                         f"{exc}") from None
+    progress(f"replaying {len(bodies)} holdout rows at {env.traffic_rps:g} requests/s during the window")
+    return Replay(target.probe(), bodies, env.traffic_rps).start()
 
 
 def _baseline(target: Target, serving: Serving) -> Baseline | None:
