@@ -67,5 +67,28 @@ def model_name(config: Config | None) -> str | None:
     return config.model.name if config else None
 
 
+def kubeconfig_source(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """(path, content): --kubeconfig, else MODELCI_KUBECONFIG holding a path or the file's content."""
+    if getattr(args, "kubeconfig", None):
+        return args.kubeconfig, None
+    raw = os.environ.get("MODELCI_KUBECONFIG") or ""
+    if not raw.strip():
+        return None, None
+    if "\n" in raw.strip() or raw.lstrip().startswith(("apiVersion", "{")):
+        return None, raw
+    return raw.strip(), None
+
+
+def github_token(args: argparse.Namespace) -> str | None:
+    """--github-token, MODELCI_GITHUB_TOKEN or GITHUB_TOKEN; masked in the CI log at once."""
+    from ..github import actions as gha
+
+    token = (getattr(args, "github_token", None) or os.environ.get("MODELCI_GITHUB_TOKEN")
+             or os.environ.get("GITHUB_TOKEN") or None)
+    if token:
+        gha.mask(token)
+    return token
+
+
 def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=True, default=str))

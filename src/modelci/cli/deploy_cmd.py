@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from ..github import actions as gha
-from .common import add_common, open_registry, require_config
+from .common import add_common, github_token, kubeconfig_source, open_registry, require_config
 
 
 def add_parser(sub: Any) -> None:
@@ -64,16 +64,8 @@ def run(args: argparse.Namespace) -> int:
             timeout_s = parse_duration(args.timeout)
         except ValueError as exc:
             raise UsageError(f"--timeout {args.timeout!r}: {exc}") from None
-    kubeconfig, kubeconfig_data = args.kubeconfig, None
-    raw = os.environ.get("MODELCI_KUBECONFIG") or ""
-    if kubeconfig is None and raw.strip():
-        if "\n" in raw.strip() or raw.lstrip().startswith(("apiVersion", "{")):
-            kubeconfig_data = raw
-        else:
-            kubeconfig = raw.strip()
-    token = os.environ.get("MODELCI_GITHUB_TOKEN") or os.environ.get("GITHUB_TOKEN") or None
-    if token:
-        gha.mask(token)
+    kubeconfig, kubeconfig_data = kubeconfig_source(args)
+    token = github_token(args)
     request = DeployRequest(
         environment=args.environment, model=args.model, image=args.image, strategy=args.strategy,
         action="promote" if args.promote else "reject" if args.reject else None, timeout_s=timeout_s,

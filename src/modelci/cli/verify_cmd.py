@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..github import actions as gha
-from .common import add_common, open_registry, require_config
+from .common import add_common, github_token, kubeconfig_source, open_registry, require_config
 
 
 def add_parser(sub: Any) -> None:
@@ -59,16 +59,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _request(args: argparse.Namespace, **extra: Any) -> Any:
     from ..verify.run import VerifyRequest
 
-    kubeconfig, kubeconfig_data = args.kubeconfig, None
-    raw = os.environ.get("MODELCI_KUBECONFIG") or ""
-    if kubeconfig is None and raw.strip():
-        if "\n" in raw.strip() or raw.lstrip().startswith(("apiVersion", "{")):
-            kubeconfig_data = raw
-        else:
-            kubeconfig = raw.strip()
-    token = args.github_token or os.environ.get("MODELCI_GITHUB_TOKEN") or os.environ.get("GITHUB_TOKEN") or None
-    if token:
-        gha.mask(token)
+    kubeconfig, kubeconfig_data = kubeconfig_source(args)
+    token = github_token(args)
     return VerifyRequest(environment=args.environment, kubeconfig=kubeconfig, kubeconfig_data=kubeconfig_data,
                          namespace=args.namespace, github_token=token, **extra)
 
