@@ -67,6 +67,18 @@ def model_name(config: Config | None) -> str | None:
     return config.model.name if config else None
 
 
+def duration_arg(flag: str, value: str | None) -> float | None:
+    """Seconds of a --duration-like option (30s, 5m, 1h30m); None when not given; exit 2 when unreadable."""
+    from ..config.durations import parse_duration
+
+    if not value:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise UsageError(f"{flag} {value!r}: {exc} (e.g. {flag} 30s)") from None
+
+
 def kubeconfig_source(args: argparse.Namespace) -> tuple[str | None, str | None]:
     """(path, content): --kubeconfig, else MODELCI_KUBECONFIG holding a path or the file's content."""
     if getattr(args, "kubeconfig", None):

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from ..github import actions as gha
-from .common import add_common, github_token, kubeconfig_source, open_registry, require_config
+from .common import add_common, duration_arg, github_token, kubeconfig_source, open_registry, require_config
 
 
 def add_parser(sub: Any) -> None:
@@ -49,7 +49,6 @@ def _flag(name: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config.durations import parse_duration
     from ..deploy.run import deploy
     from ..deploy.types import DeployRequest
     from ..errors import UsageError
@@ -58,12 +57,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--promote and --reject (promote/reject inputs) exclude each other; pass one.")
     if not args.environment:
         raise UsageError("modelci deploy needs --environment ENV (an environment of modelci.yaml).")
-    timeout_s = None
-    if args.timeout:
-        try:
-            timeout_s = parse_duration(args.timeout)
-        except ValueError as exc:
-            raise UsageError(f"--timeout {args.timeout!r}: {exc}") from None
+    timeout_s = duration_arg("--timeout", args.timeout)
     kubeconfig, kubeconfig_data = kubeconfig_source(args)
     token = github_token(args)
     request = DeployRequest(

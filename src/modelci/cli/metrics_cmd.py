@@ -8,9 +8,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
 from ..github import actions as gha
-from .common import add_common, load_config, model_name, open_registry
+from .common import add_common, duration_arg, load_config, model_name, open_registry
 
 
 def add_parser(sub: Any) -> None:
@@ -24,14 +23,10 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config.durations import parse_duration
     from ..metrics import compute_health
     from ..metrics.render import to_json, to_markdown, to_png
 
-    try:
-        window = parse_duration(args.since)
-    except ValueError as exc:
-        raise UsageError(f"--since: {exc}") from None
+    window = duration_arg("--since", args.since) or 0.0
     config = load_config(args, required=False)
     registry = open_registry(args, config)
     until = datetime.now(timezone.utc)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..github import actions as gha
-from .common import add_common, open_registry, require_config
+from .common import add_common, duration_arg, open_registry, require_config
 
 
 def add_parser(sub: Any) -> None:
@@ -24,16 +24,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config.durations import parse_duration
-    from ..errors import UsageError
     from ..pipeline import RunRequest, run_pipeline
 
-    duration = None
-    if args.duration:
-        try:
-            duration = parse_duration(args.duration)
-        except ValueError as exc:
-            raise UsageError(f"--duration: {exc}") from None
+    duration = duration_arg("--duration", args.duration)
     config = require_config(args)
     registry = open_registry(args, config)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..github import actions as gha
-from .common import add_common, github_token, kubeconfig_source, open_registry, require_config
+from .common import add_common, duration_arg, github_token, kubeconfig_source, open_registry, require_config
 
 
 def add_parser(sub: Any) -> None:
@@ -65,18 +65,6 @@ def _request(args: argparse.Namespace, **extra: Any) -> Any:
                          namespace=args.namespace, github_token=token, **extra)
 
 
-def _duration(flag: str, value: str | None) -> float | None:
-    from ..config.durations import parse_duration
-    from ..errors import UsageError
-
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise UsageError(f"{flag} {value!r}: {exc} (e.g. {flag} 30s)") from None
-
-
 def _progress(command: str) -> Any:
     def progress(line: str) -> None:
         print(f"{command}: {line}", file=sys.stderr, flush=True)
@@ -91,8 +79,8 @@ def run_verify(args: argparse.Namespace) -> int:
     if not args.environment:
         raise UsageError("modelci verify needs --environment ENV (an environment of modelci.yaml).")
     report = Path(args.report)
-    request = _request(args, rollback=args.rollback, duration_s=_duration("--duration", args.duration),
-                       interval_s=_duration("--interval", args.interval), prometheus_url=args.prometheus_url,
+    request = _request(args, rollback=args.rollback, duration_s=duration_arg("--duration", args.duration),
+                       interval_s=duration_arg("--interval", args.interval), prometheus_url=args.prometheus_url,
                        report_dir=report)
     config = require_config(args)
     registry = open_registry(args, config)
