@@ -10,7 +10,7 @@ from typing import Any
 
 from . import artifact
 from .config import Config
-from .data import non_numeric_columns, read_frame, split_xy
+from .data import Dataset, non_numeric_columns, read_frame, split_xy
 from .errors import DataError, UsageError
 from .estimators import build_declarative, call_entrypoint, load_entrypoint
 from .lineage import git_info, package_versions
@@ -65,7 +65,21 @@ def train(config: Config, registry: Registry) -> TrainResult:
 
     metrics, warnings, predictions = evaluate(model, config, X_test, y_test)
     classes = list(getattr(model, "classes_", [])) if config.model.task == "classification" else None
-    draft = VersionDraft(
+    with tempfile.TemporaryDirectory(prefix="modelci-train-") as tmp:
+        path = Path(tmp) / artifact.ARTIFACT_NAME
+        shipped = artifact.save_model(model, path, project=config.base_dir if spec.entrypoint else None)
+        draft = _draft(config, model, train_ds=train_ds, test_ds=test_ds, X_train=X_train, X_test=X_test,
+                       metrics=metrics, predictions=predictions, classes=classes, shipped=shipped, started=started)
+        version = registry.register(draft, path)
+    return TrainResult(version=version, registry_uri=registry.uri,
+                       duration_s=time.perf_counter() - started, warnings=tuple(warnings))
+
+
+def _draft(config: Config, model: Any, *, train_ds: Dataset, test_ds: Dataset, X_train: Any, X_test: Any,
+           metrics: dict[str, float], predictions: list[Any], classes: list[Any] | None, shipped: list[str],
+           started: float) -> VersionDraft:
+    spec = config.model
+    return VersionDraft(
         name=spec.name, flavor=artifact.FLAVOR, task=spec.task,
         signature=infer_signature(X_train, spec.task, classes),
         input_example=input_example(X_test, predictions),
@@ -77,14 +91,9 @@ def train(config: Config, registry: Registry) -> TrainResult:
             "prediction_profile": build_profile(predictions, spec.task),
             "train_duration_s": round(time.perf_counter() - started, 3),
             "config": config.source,
+            "code_modules": shipped,
         },
     )
-    with tempfile.TemporaryDirectory(prefix="modelci-train-") as tmp:
-        path = Path(tmp) / artifact.ARTIFACT_NAME
-        artifact.save_model(model, path)
-        version = registry.register(draft, path)
-    return TrainResult(version=version, registry_uri=registry.uri,
-                       duration_s=time.perf_counter() - started, warnings=tuple(warnings))
 
 
 def evaluate(model: Any, config: Config, X: Any, y: Any) -> tuple[dict[str, float], list[str], list[Any]]:
