@@ -11,6 +11,7 @@ a local stand-in, since runners here already have Python.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -29,6 +30,7 @@ CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
 # modelci through the real action script; later runs find its stamp and install nothing,
 # as later actions of one job do on GitHub. A new session (new code) gets a new venv.
 SHARED_VENV = Path(tempfile.mkdtemp(prefix="modelci-act-")) / "venv"
+atexit.register(shutil.rmtree, SHARED_VENV.parent, True)  # about 500 MB: not left behind
 _SHIPPED = ("action.yml", "actions", "scripts", "src", "pyproject.toml", "README.md", "LICENSE")
 
 
