@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..github import actions as gha
-from .common import add_common, open_registry, print_json, require_config
+from .common import add_common, github_token, open_registry, print_json, require_config
 
 DEFAULT_REPORT = "modelci-report/gate"
 _TRUE = ("true", "yes", "1", "on")
@@ -55,9 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from ..gate.report import MARKDOWN_NAME, render_markdown, write_report
     from ..github.event import pull_request_from_env, run_url, workflow_name
 
-    token = args.github_token or os.environ.get("MODELCI_GITHUB_TOKEN") or os.environ.get("GITHUB_TOKEN") or None
-    if token:
-        gha.mask(token)
+    token = github_token(args)
     fail = not args.no_fail and _env_bool("MODELCI_FAIL_ON_REGRESSION", True)
     comment = not args.no_comment and _env_bool("MODELCI_COMMENT", True)
     config = require_config(args)
